@@ -1,0 +1,5 @@
+"""Allow ``python -m toolsfix``."""
+
+from toolsfix.cli import main
+
+main()
