@@ -1,0 +1,228 @@
+"""Checks over a distrib and its configurator: is the driver selection right for every release?
+
+Pure functions from facts (inventory, static analysis, sandboxed execution) to findings. They
+never read files themselves, so the same checks serve ``scan`` on a distrib and ``verify`` on
+the configurator installed in a guest's BINDIR.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Optional
+
+from toolsfix import installer
+from toolsfix.catalog import finding
+from toolsfix.distrib import SOLARIS_DIRS, Inventory
+from toolsfix.findings import Evidence, Finding, Severity, Skipped
+from toolsfix.installer import Analysis, DirPair
+from toolsfix.perl import Execution
+
+SOLARIS_11_GUESTS = ("solaris-11.0", "solaris-11.1", "solaris-11.4")
+
+
+def _line_evidence(a: Analysis, line: Optional[int], text: str) -> Evidence:
+    return Evidence(path=a.path, line=line, excerpt=text.strip() or None)
+
+
+def _excerpt(source: str, line: Optional[int]) -> str:
+    if not line:
+        return ""
+    lines = source.splitlines()
+    return lines[line - 1].rstrip("\r") if 0 < line <= len(lines) else ""
+
+
+def selection_findings(a: Analysis, source: str, target: str) -> list[Finding]:
+    """The configurator's own state: buggy, hand-patched, unrecognised, damaged."""
+    out: list[Finding] = []
+    ev_cap = _line_evidence(a, a.current_minor_line, _excerpt(source, a.current_minor_line))
+    ev_cmp = (
+        _line_evidence(a, a.comparison.line, _excerpt(source, a.comparison.line))
+        if a.comparison
+        else None
+    )
+    evidence = [e for e in (ev_cap, ev_cmp) if e is not None and e.line]
+    if a.selection_bug == installer.PRESENT:
+        out.append(
+            finding(
+                "TF100",
+                f"{a.path}: {installer.FUNCTION} caps the release at $currentMinor = "
+                f"{a.current_minor}; Solaris 11 guests get the Solaris 10 vmxnet3s build",
+                evidence=evidence,
+                subject=a.path,
+                target=target,
+            )
+        )
+    elif a.selection_bug == installer.HAND_PATCHED:
+        out.append(
+            finding(
+                "TF101",
+                f"{a.path}: comparison flipped to `{a.comparison.op if a.comparison else '?'}` "
+                f"with $currentMinor = {a.current_minor}: picks max(minor, 10)",
+                evidence=evidence,
+                subject=a.path,
+                target=target,
+            )
+        )
+    elif a.selection_bug == installer.UNKNOWN:
+        span = a.function
+        out.append(
+            finding(
+                "TF102",
+                f"{a.path}: {a.reason}",
+                evidence=evidence
+                or [Evidence(path=a.path, line=span.start if span else None, detail=a.reason)],
+                subject=a.path,
+                target=target,
+            )
+        )
+    if a.damaged_comments or a.line_ending != "lf":
+        notes = []
+        if a.damaged_comments:
+            notes.append(f"{a.damaged_comments} comment marker(s) replaced by ***REMOVED***")
+        if a.line_ending != "lf":
+            notes.append(f"{a.line_ending.upper()} line endings")
+        out.append(
+            finding(
+                "TF109",
+                f"{a.path}: " + "; ".join(notes),
+                evidence=[Evidence(path=a.path, detail="; ".join(notes))],
+                subject=a.path,
+            )
+        )
+    return out
+
+
+def crosscheck_findings(
+    a: Analysis,
+    inv: Inventory,
+    dirs: Mapping[str, Optional[Mapping[str, Optional[DirPair]]]],
+    target: str,
+) -> list[Finding]:
+    """Compare what would be copied with what the distrib ships."""
+    out: list[Finding] = []
+    if inv.layout() != "solaris":
+        return out
+    builds = inv.solaris_builds()
+    has_11 = any(d in ("11", "11_64") for d, _ in builds)
+    if not has_11:
+        out.append(
+            finding(
+                "TF105",
+                f"{inv.source}: lib/modules/binary has no 11 or 11_64 directory; "
+                "Solaris 11 guests cannot get a matching build",
+                evidence=[Evidence(path=f"{inv.source}", detail=f"dirs: {sorted(inv.binary_dirs)}")],
+                subject=inv.source,
+            )
+        )
+    wrong: dict[str, list[str]] = {}
+    missing: dict[tuple[str, str], list[str]] = {}
+    for guest, modules in dirs.items():
+        if modules is None:
+            continue
+        for module, pair in modules.items():
+            if pair is None:
+                continue
+            for d in pair:
+                if d and (d, module) not in builds:
+                    missing.setdefault((d, module), []).append(guest)
+            if guest in SOLARIS_11_GUESTS and pair[0] != "11" and ("11", module) in builds:
+                wrong.setdefault(module, []).append(guest)
+    for module, guests in sorted(wrong.items()):
+        got = dirs[guests[0]][module] if dirs[guests[0]] else None  # type: ignore[index]
+        ship = builds[("11", module)]
+        out.append(
+            finding(
+                "TF104",
+                f"{', '.join(guests)} would get {module} from {got[0] if got else '?'}"
+                f"/{got[1] if got else '?'} although the distrib ships 11/{module}",
+                evidence=[
+                    Evidence(path=a.path, line=a.current_minor_line, detail="predicted selection"),
+                    Evidence(path=ship.path, detail=f"sha256 {ship.sha256}, {ship.size} bytes"),
+                ],
+                subject=module,
+                target=target,
+                dir="11/11_64",
+            )
+        )
+    for (d, module), guests in sorted(missing.items()):
+        out.append(
+            finding(
+                "TF106",
+                f"the configurator would copy lib/modules/binary/{d}/{module} for "
+                f"{', '.join(guests)} but the distrib does not ship it",
+                evidence=[Evidence(path=f"lib/modules/binary/{d}/{module}", detail="absent")],
+                subject=f"{d}/{module}",
+                severity=Severity.MEDIUM,
+            )
+        )
+    unexpected = sorted(inv.binary_dirs - set(SOLARIS_DIRS))
+    if unexpected:
+        out.append(
+            finding(
+                "TF106",
+                f"unexpected directories under lib/modules/binary: {', '.join(unexpected)}",
+                evidence=[Evidence(path="lib/modules/binary", detail=", ".join(unexpected))],
+                subject="lib/modules/binary",
+            )
+        )
+    return out
+
+
+def consistency_findings(a: Optional[Analysis], inv: Inventory) -> list[Finding]:
+    """Every component of one distrib should name the same Tools version."""
+    seen: dict[str, str] = {}
+    if a is not None and a.version:
+        seen[a.path] = a.version
+    for path, data in inv.scripts.items():
+        if path == (a.path if a else None):
+            continue
+        version, _build, _ = installer.find_buildnr(data.decode("utf-8", "replace"))
+        if version:
+            seen[path] = version
+    mono = inv.manifest.get("monolithic.version")
+    if mono:
+        seen["etc/manifest.txt.shipped"] = mono
+    if len(set(seen.values())) <= 1:
+        return []
+    detail = ", ".join(f"{p}={v}" for p, v in sorted(seen.items()))
+    return [
+        finding(
+            "TF108",
+            f"components disagree on the Tools version: {detail}",
+            evidence=[Evidence(path=p, detail=f"version {v}") for p, v in sorted(seen.items())],
+            subject=inv.source,
+        )
+    ]
+
+
+def execution_findings(
+    a: Analysis, execution: Optional[Execution], modules: tuple[str, ...]
+) -> tuple[list[Finding], list[Skipped]]:
+    """Disagreement between the static model and the file's own executed code is a finding."""
+    if execution is None:
+        return [], [Skipped("TF107", "execution disabled (--no-exec)", "not-evaluated")]
+    if not execution.ran:
+        return [], [Skipped("TF107", f"execution not possible: {execution.reason}")]
+    if a.selection_bug == installer.UNKNOWN or not a.driver_dirs:
+        return [], []
+    executed = execution.driver_dirs(modules)
+    diffs: list[str] = []
+    for guest, predicted in a.driver_dirs.items():
+        got = executed.get(guest)
+        pred = {m: p for m, p in predicted.items() if m in modules} if predicted else None
+        if (pred or None) != (got or None):
+            for module in modules:
+                pm = pred.get(module) if pred else None
+                gm = got.get(module) if got else None
+                if pm != gm:
+                    diffs.append(f"{guest}/{module}: model {pm}, executed {gm}")
+    if not diffs:
+        return [], []
+    return [
+        finding(
+            "TF107",
+            f"{a.path}: model and execution disagree on {len(diffs)} selection(s): {diffs[0]}",
+            evidence=[Evidence(path=a.path, detail=d) for d in diffs[:10]],
+            subject=a.path,
+        )
+    ], []

@@ -1,0 +1,141 @@
+"""Just enough Perl lexing to read VMware's configurator reliably.
+
+We never need a Perl parser: the configurator is machine-generated, regular code. What we do
+need is to tell code from comments and strings (so a ``#`` inside ``'pci15ad,7b0'`` or a brace in
+a message does not fool us) and to find where a ``sub`` ends. Real copies of the file come with
+CRLF line endings and with comments damaged by a history cleaner (``#`` replaced by
+``***REMOVED***``), so both are treated as first-class input here.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Optional
+
+DAMAGED_COMMENT = "***REMOVED***"
+
+
+@dataclass(frozen=True)
+class Line:
+    """One source line: ``number`` is 1-based, ``text`` has no line terminator."""
+
+    number: int
+    text: str
+    code: str  # the text with comments removed and string contents blanked
+
+    @property
+    def stripped(self) -> str:
+        return self.code.strip()
+
+
+def split_lines(text: str) -> list[str]:
+    """Split on LF, dropping a trailing CR per line (CRLF files) but keeping everything else."""
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    return [ln[:-1] if ln.endswith("\r") else ln for ln in lines]
+
+
+def line_ending(text: str) -> str:
+    """``lf``, ``crlf`` or ``mixed``: the patcher must write back what it found."""
+    crlf = text.count("\r\n")
+    lf = text.count("\n")
+    if crlf == 0:
+        return "lf"
+    return "crlf" if crlf == lf else "mixed"
+
+
+def code_of(text: str) -> str:
+    """Return ``text`` with comments cut and quoted string contents replaced by spaces.
+
+    Quotes are kept so ``'x'`` stays recognisable as a string; ``$#array`` and ``#`` inside
+    strings are not comments; ``***REMOVED***`` counts as a comment start because that is what
+    it replaced.
+    """
+    out: list[str] = []
+    quote: Optional[str] = None
+    i = 0
+    n = len(text)
+    while i < n:
+        ch = text[i]
+        if quote is not None:
+            if ch == "\\" and i + 1 < n:
+                out.append("  ")
+                i += 2
+                continue
+            if ch == quote:
+                out.append(ch)
+                quote = None
+            else:
+                out.append(" ")
+            i += 1
+            continue
+        if ch in ("'", '"'):
+            quote = ch
+            out.append(ch)
+        elif ch == "#" and not (i > 0 and text[i - 1] == "$"):
+            break
+        elif text.startswith(DAMAGED_COMMENT, i):
+            break
+        else:
+            out.append(ch)
+        i += 1
+    return "".join(out)
+
+
+def lex(text: str) -> list[Line]:
+    return [Line(i + 1, t, code_of(t)) for i, t in enumerate(split_lines(text))]
+
+
+@dataclass(frozen=True)
+class Span:
+    """Inclusive 1-based line range of a block (a ``sub`` or an ``if`` body)."""
+
+    start: int
+    end: int
+
+
+_SUB_RE = re.compile(r"^\s*sub\s+([A-Za-z_]\w*)\b")
+
+
+def find_sub(lines: Sequence[Line], name: str) -> Optional[Span]:
+    """Locate ``sub name { ... }`` by brace counting on code (not comments or strings)."""
+    for idx, line in enumerate(lines):
+        m = _SUB_RE.match(line.code)
+        if m and m.group(1) == name:
+            end = block_end(lines, idx)
+            return Span(line.number, end) if end is not None else None
+    return None
+
+
+def sub_names(lines: Sequence[Line]) -> dict[str, int]:
+    """Every ``sub NAME`` defined at the start of a line, with its line number."""
+    names: dict[str, int] = {}
+    for line in lines:
+        m = _SUB_RE.match(line.code)
+        if m:
+            names.setdefault(m.group(1), line.number)
+    return names
+
+
+def block_end(lines: Sequence[Line], start_idx: int) -> Optional[int]:
+    """Line number where the brace block opened at/after ``lines[start_idx]`` closes."""
+    depth = 0
+    opened = False
+    for line in lines[start_idx:]:
+        for ch in line.code:
+            if ch == "{":
+                depth += 1
+                opened = True
+            elif ch == "}":
+                depth -= 1
+                if opened and depth == 0:
+                    return line.number
+    return None
+
+
+def text_of(lines: Sequence[Line], span: Span) -> str:
+    """The original text (comments included) of ``span``, LF-terminated."""
+    return "".join(ln.text + "\n" for ln in lines[span.start - 1 : span.end])
