@@ -23,8 +23,8 @@ from typing import IO, Optional
 
 from toolsfix import __version__, installer
 from toolsfix.distrib import (
-    CHUNK,
     CONFIGURATOR,
+    TAR_BUFSIZE,
     IsoSource,
     Source,
     TarSource,
@@ -338,10 +338,11 @@ def _rewrite_tar(src: IO[bytes], out: IO[bytes], new_configurator: bytes, label:
     count = 0
     replaced = 0
     try:
-        with tarfile.open(fileobj=src, mode="r|", bufsize=CHUNK) as tin, tarfile.open(
-            fileobj=out, mode="w|", format=tarfile.PAX_FORMAT, bufsize=CHUNK
+        with tarfile.open(fileobj=src, mode="r|", bufsize=TAR_BUFSIZE) as tin, tarfile.open(
+            fileobj=out, mode="w|", format=tarfile.PAX_FORMAT, bufsize=TAR_BUFSIZE
         ) as tout:
             for info in tin:
+                tin.members = []
                 count += 1
                 new = info.replace() if hasattr(info, "replace") else info
                 if info.isfile() and relative(info.name) == CONFIGURATOR:

@@ -144,14 +144,17 @@ def crosscheck_findings(
                 dir="11/11_64",
             )
         )
-    for (d, module), guests in sorted(missing.items()):
+    if missing:
+        paths = sorted(f"lib/modules/binary/{d}/{m}" for d, m in missing)
+        guests = sorted({g for gs in missing.values() for g in gs})
         out.append(
             finding(
                 "TF106",
-                f"the configurator would copy lib/modules/binary/{d}/{module} for "
-                f"{', '.join(guests)} but the distrib does not ship it",
-                evidence=[Evidence(path=f"lib/modules/binary/{d}/{module}", detail="absent")],
-                subject=f"{d}/{module}",
+                f"the configurator would copy {len(paths)} build(s) the distrib does not ship "
+                f"(for {', '.join(guests)}): {', '.join(paths[:6])}"
+                + (" ..." if len(paths) > 6 else ""),
+                evidence=[Evidence(path=p, detail="absent from the distrib") for p in paths],
+                subject="lib/modules/binary",
                 severity=Severity.MEDIUM,
             )
         )
