@@ -32,8 +32,18 @@ RATIO = 4.5  # uncompressed/compressed of the generated payload, measured
 def _payload(rng: random.Random, size: int) -> bytes:
     """Object-file-like bytes: compressible runs mixed with noise (ratio ~2-3x like real .o)."""
     out = bytearray()
-    words = [b"vmxnet3s_", b"mac_register", b"ddi_dma_", b"\x00" * 16, b"kmem_alloc", b".text",
-             b"\x48\x89\xe5", b"\xe8\x00\x00\x00\x00", b"\x8b\x45\xfc", b"GCC: (GNU) 4.1.2"]
+    words = [
+        b"vmxnet3s_",
+        b"mac_register",
+        b"ddi_dma_",
+        b"\x00" * 16,
+        b"kmem_alloc",
+        b".text",
+        b"\x48\x89\xe5",
+        b"\xe8\x00\x00\x00\x00",
+        b"\x8b\x45\xfc",
+        b"GCC: (GNU) 4.1.2",
+    ]
     while len(out) < size:
         if rng.random() < 0.12:
             out += rng.randbytes(rng.randint(8, 48))
@@ -49,7 +59,10 @@ def make_tarball(path: Path, target_mb: int, seed: int = 7) -> dict[str, int]:
     cfg = cfg_candidates[0].read_bytes() if cfg_candidates else b"#!/usr/bin/perl\n"
     members = 0
     raw_bytes = 0
-    with path.open("wb") as fh, gzip.GzipFile(fileobj=fh, mode="wb", compresslevel=6, mtime=0) as gz:
+    with (  # noqa: SIM117 - the tar must close before the gzip stream
+        path.open("wb") as fh,
+        gzip.GzipFile(fileobj=fh, mode="wb", compresslevel=6, mtime=0) as gz,
+    ):
         with tarfile.open(fileobj=gz, mode="w|", format=tarfile.GNU_FORMAT) as tar:
 
             def add(name: str, data: bytes) -> None:
@@ -68,7 +81,10 @@ def make_tarball(path: Path, target_mb: int, seed: int = 7) -> dict[str, int]:
             while raw_bytes < target_mb * 1024 * 1024 * RATIO:
                 build = f"{2 + k % 2}.{k % 40}.{k % 7}-{k}-generic-x86_64"
                 for mod in ("vmxnet", "vmhgfs", "vmmemctl", "vmblock", "vmci", "vsock", "vmsync"):
-                    add(f"lib/modules/binary/{build}/objects/{mod}.o", _payload(rng, rng.randint(20_000, 400_000)))
+                    add(
+                        f"lib/modules/binary/{build}/objects/{mod}.o",
+                        _payload(rng, rng.randint(20_000, 400_000)),
+                    )
                 k += 1
             for i in range(2000):
                 add(f"lib/plugins/misc/file{i:04d}.txt", _payload(rng, rng.randint(200, 4000)))
@@ -99,7 +115,9 @@ def best(argv: list[str], repeat: int) -> tuple[float, int]:
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--sizes", default="60,500", help="target compressed sizes in MB")
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--keep", type=Path, help="keep generated tarballs in this directory")
@@ -115,9 +133,18 @@ def main() -> int:
             else:
                 meta = {"compressed": tarball.stat().st_size}
             gz_t, gz_rss = best(["sh", "-c", f"gzip -dc '{tarball}' > /dev/null"], args.repeat)
-            isal_t, isal_rss = best([sys.executable, "-c", ISAL_RAW, str(tarball)], args.repeat)
+            isal_t, _isal_rss = best([sys.executable, "-c", ISAL_RAW, str(tarball)], args.repeat)
             scan_t, scan_rss = best(
-                [sys.executable, "-m", "toolsfix", "scan", str(tarball), "--no-exec", "--format", "json"],
+                [
+                    sys.executable,
+                    "-m",
+                    "toolsfix",
+                    "scan",
+                    str(tarball),
+                    "--no-exec",
+                    "--format",
+                    "json",
+                ],
                 args.repeat,
             )
             row = {
@@ -129,7 +156,7 @@ def main() -> int:
                 "scan_vs_gzip": round(scan_t / gz_t, 3),
                 "scan_vs_isal": round(scan_t / isal_t, 3),
                 "scan_peak_rss_kib": scan_rss,
-                "isal_peak_rss_kib": isal_rss,
+                "isal_peak_rss_kib": _isal_rss,
             }
             results.append(row)
             print(json.dumps(row))

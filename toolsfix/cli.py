@@ -61,13 +61,29 @@ def _parse_output(values: Sequence[str]) -> list[tuple[str, Path]]:
 def output_options(func: F) -> F:
     """--format, -o FORMAT:PATH (repeatable) and --fail-on, parsed into OutputOptions."""
 
-    @click.option("--format", "fmt", type=click.Choice(sorted(RENDERERS)), default="text",
-                  show_default=True, help="Format written to standard output.")
-    @click.option("-o", "--output-file", "outputs", multiple=True, metavar="FORMAT:PATH",
-                  help="Also write FORMAT to PATH (repeatable), e.g. -o json:report.json.")
-    @click.option("--fail-on", type=click.Choice([s.name.lower() for s in Severity]),
-                  default="low", show_default=True,
-                  help="Lowest severity that makes the exit code 1.")
+    @click.option(
+        "--format",
+        "fmt",
+        type=click.Choice(sorted(RENDERERS)),
+        default="text",
+        show_default=True,
+        help="Format written to standard output.",
+    )
+    @click.option(
+        "-o",
+        "--output-file",
+        "outputs",
+        multiple=True,
+        metavar="FORMAT:PATH",
+        help="Also write FORMAT to PATH (repeatable), e.g. -o json:report.json.",
+    )
+    @click.option(
+        "--fail-on",
+        type=click.Choice([s.name.lower() for s in Severity]),
+        default="low",
+        show_default=True,
+        help="Lowest severity that makes the exit code 1.",
+    )
     @functools.wraps(func)
     def wrapper(*args: Any, fmt: str, outputs: Sequence[str], fail_on: str, **kwargs: Any) -> Any:
         opts = OutputOptions(fmt, _parse_output(outputs), Severity.parse(fail_on))
@@ -83,7 +99,9 @@ def emit(report: Report, out: OutputOptions) -> int:
         try:
             path.write_text(renderer(fmt).render(report), encoding="utf-8")
         except OSError as exc:
-            raise ToolsfixError(f"{path}: cannot write report: {exc.strerror}", ExitCode.INPUT) from None
+            raise ToolsfixError(
+                f"{path}: cannot write report: {exc.strerror}", ExitCode.INPUT
+            ) from None
     return int(ExitCode.FINDINGS if report.fails(out.fail_on) else ExitCode.OK)
 
 
@@ -97,17 +115,22 @@ def run(body: Callable[[], int]) -> None:
     except KeyboardInterrupt:
         click.echo("toolsfix: interrupted", err=True)
         sys.exit(130)
-    except Exception as exc:  # noqa: BLE001 - last line of defence: no tracebacks for users
+    except Exception as exc:
         if os.environ.get("TOOLSFIX_DEBUG"):
             raise
-        click.echo(f"toolsfix: internal error: {type(exc).__name__}: {exc} "
-                   "(set TOOLSFIX_DEBUG=1 for a traceback)", err=True)
+        click.echo(
+            f"toolsfix: internal error: {type(exc).__name__}: {exc} "
+            "(set TOOLSFIX_DEBUG=1 for a traceback)",
+            err=True,
+        )
         sys.exit(int(ExitCode.INPUT))
     sys.exit(code)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
-             epilog=EXIT_CODES)
+@click.group(
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+    epilog=EXIT_CODES,
+)
 @click.version_option(__version__, prog_name="toolsfix")
 def cli() -> None:
     """Make VMware Tools installs on Solaris guests trustworthy.
@@ -126,8 +149,13 @@ def cli() -> None:
 @cli.command(epilog=EXIT_CODES)
 @click.argument("path", type=click.Path(path_type=Path))
 @click.option("--no-exec", is_flag=True, help="Do not prove the prediction by running the Perl.")
-@click.option("--perl-timeout", type=float, default=20.0, show_default=True,
-              help="Seconds the sandboxed Perl run may take.")
+@click.option(
+    "--perl-timeout",
+    type=float,
+    default=20.0,
+    show_default=True,
+    help="Seconds the sandboxed Perl run may take.",
+)
 @output_options
 def scan(path: Path, no_exec: bool, perl_timeout: float, out: OutputOptions) -> None:
     """Check which driver builds a distrib would install on each Solaris release.
@@ -152,17 +180,35 @@ def scan(path: Path, no_exec: bool, perl_timeout: float, out: OutputOptions) -> 
 
 @cli.command(epilog=EXIT_CODES)
 @click.argument("path", type=click.Path(path_type=Path), required=False)
-@click.option("--root", type=click.Path(path_type=Path, file_okay=False),
-              help="Patch the configurator installed in this root (BINDIR from the install database).")
-@click.option("--output", type=click.Path(path_type=Path),
-              help="For a tarball or ISO: write the patched copy here (the input is never changed).")
+@click.option(
+    "--root",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Patch the configurator installed in this root (BINDIR from the install database).",
+)
+@click.option(
+    "--output",
+    type=click.Path(path_type=Path),
+    help="For a tarball or ISO: write the patched copy here (the input is never changed).",
+)
 @click.option("--dry-run", is_flag=True, help="Print the unified diff; write nothing.")
-@click.option("--force", is_flag=True,
-              help="Patch unrecognised or damaged variants, or distribs without Solaris 11 builds.")
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Patch unrecognised or damaged variants, or distribs without Solaris 11 builds.",
+)
 @click.option("--no-exec", is_flag=True, help="Skip the Perl execution and perl -c verification.")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
-def patch(path: Optional[Path], root: Optional[Path], output: Optional[Path], dry_run: bool,
-          force: bool, no_exec: bool, fmt: str) -> None:
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
+def patch(
+    path: Optional[Path],
+    root: Optional[Path],
+    output: Optional[Path],
+    dry_run: bool,
+    force: bool,
+    no_exec: bool,
+    fmt: str,
+) -> None:
     """Apply VMware's own fix ($currentMinor 10 -> 11) to a configurator, safely.
 
     Atomic (temp file, fsync, rename), one pristine backup (*.toolsfix-orig, never
@@ -179,8 +225,9 @@ def patch(path: Optional[Path], root: Optional[Path], output: Optional[Path], dr
     from toolsfix.patcher import run_patch
 
     def body() -> int:
-        outcome = run_patch(path, root=root, output=output, dry_run=dry_run, force=force,
-                            run_perl=not no_exec)
+        outcome = run_patch(
+            path, root=root, output=output, dry_run=dry_run, force=force, run_perl=not no_exec
+        )
         if fmt == "json":
             click.echo(json.dumps(dataclasses.asdict(outcome), indent=2))
         else:

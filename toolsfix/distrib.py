@@ -18,7 +18,7 @@ import tarfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import IO, Callable, Optional
+from typing import IO, Any, Callable, Optional
 
 from toolsfix.errors import InputError
 
@@ -69,7 +69,7 @@ def relative(name: str) -> str:
 
 def default_want(path: str) -> Optional[str]:
     """Scripts and the manifest are read; driver builds are hashed; the rest is skipped."""
-    if path == CONFIGURATOR or path in INSTALLERS or path == MANIFEST:
+    if path in (CONFIGURATOR, MANIFEST, *INSTALLERS):
         return KEEP
     if path.startswith(BINARY_DIR):
         return KEEP if _is_solaris_build(path) else HASH
@@ -127,7 +127,9 @@ class DirectorySource(Source):
                 except OSError as exc:
                     raise InputError(f"{full}: cannot stat: {exc.strerror}") from None
                 if stat.S_ISLNK(st.st_mode):
-                    yield Entry(Member(rel, "symlink", 0, st.st_mode, int(st.st_mtime), os.readlink(full)))
+                    yield Entry(
+                        Member(rel, "symlink", 0, st.st_mode, int(st.st_mtime), os.readlink(full))
+                    )
                     continue
                 if stat.S_ISDIR(st.st_mode):
                     yield Entry(Member(rel, "dir", 0, st.st_mode, int(st.st_mtime)))
@@ -146,16 +148,15 @@ class DirectorySource(Source):
                 yield Entry(member, data, digest)
 
 
-def open_decompressed(path: Path) -> IO[bytes]:
+def open_decompressed(path: Path) -> Any:
     """A forward-only reader of a gzip file: isal in a helper thread when present."""
     try:
         from isal import igzip_threaded
     except ImportError:  # Solaris, or isal not installed: the standard library is enough
         import gzip
 
-        return gzip.open(path, "rb")
-    fh: IO[bytes] = igzip_threaded.open(path, "rb", threads=1, block_size=CHUNK)
-    return fh
+        return gzip.GzipFile(path, "rb")
+    return igzip_threaded.open(path, "rb", threads=1, block_size=CHUNK)  # type: ignore[no-untyped-call]
 
 
 def iter_tar(fileobj: IO[bytes], want: Want, label: str) -> Iterator[Entry]:
@@ -163,7 +164,7 @@ def iter_tar(fileobj: IO[bytes], want: Want, label: str) -> Iterator[Entry]:
     try:
         with tarfile.open(fileobj=fileobj, mode="r|", bufsize=TAR_BUFSIZE) as tar:
             for info in tar:
-                tar.members = []  # stream mode never revisits: keep memory flat
+                tar.members = []  # type: ignore[attr-defined]  # stream mode never revisits: keep memory flat
                 rel = relative(info.name)
                 if info.isdir():
                     kind = "dir"
@@ -211,22 +212,22 @@ class TarSource(Source):
             raise InputError(f"{self.path}: cannot read archive ({exc})") from None
 
 
-def _iso_tarballs(iso: object) -> list[tuple[str, str]]:
+def iso_tarballs(iso: Any) -> list[tuple[str, str]]:
     """(facade kind, path) of every tarball in the ISO, best candidate first."""
     found: list[tuple[str, str]] = []
     for kind in ("rr", "joliet", "iso9660"):
         try:
             facade = {
-                "rr": iso.get_rock_ridge_facade,  # type: ignore[attr-defined]
-                "joliet": iso.get_joliet_facade,  # type: ignore[attr-defined]
-                "iso9660": iso.get_iso9660_facade,  # type: ignore[attr-defined]
+                "rr": iso.get_rock_ridge_facade,
+                "joliet": iso.get_joliet_facade,
+                "iso9660": iso.get_iso9660_facade,
             }[kind]()
             for dirpath, _dirs, files in facade.walk("/"):
                 for f in files:
                     clean = f.split(";")[0].lower()
                     if clean.endswith(TAR_SUFFIXES) or clean.endswith("_tar.gz"):
                         found.append((kind, f"{dirpath.rstrip('/')}/{f}"))
-        except Exception:  # noqa: BLE001 - pycdlib raises its own types for absent facades
+        except Exception:
             continue
         if found:
             break
@@ -251,15 +252,17 @@ class IsoSource(Source):
         iso = pycdlib.PyCdlib()
         try:
             iso.open(str(self.path))
-        except Exception as exc:  # noqa: BLE001 - pycdlib's errors are not one type
+        except Exception as exc:
             raise InputError(f"{self.path}: not a readable ISO 9660 image ({exc})") from None
         try:
-            tarballs = _iso_tarballs(iso)
+            tarballs = iso_tarballs(iso)
             if not tarballs:
                 raise InputError(f"{self.path}: the ISO holds no VMware Tools tarball")
             kind, inner = tarballs[0]
             self.inner = inner
-            with iso.open_file_from_iso(**{f"{kind}_path" if kind != "iso9660" else "iso_path": inner}) as raw:
+            with iso.open_file_from_iso(
+                **{f"{kind}_path" if kind != "iso9660" else "iso_path": inner}
+            ) as raw:
                 label = f"{self.path}!{inner}"
                 if inner.split(";")[0].lower().endswith(".tar"):
                     yield from iter_tar(raw, want, label)

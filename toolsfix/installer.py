@@ -19,7 +19,9 @@ from toolsfix.perltext import DAMAGED_COMMENT, Line, Span, find_sub, lex, line_e
 
 FUNCTION = "configure_module_solaris"
 MARKER_RE = re.compile(r"toolsfix:\s*patched\s+by\s+(?P<patch>[\w.-]+)")
-BUILDNR_RE = re.compile(r"""\$buildNr\s*=\s*['"](?P<version>\d+(?:\.\d+)+)\s+build-(?P<build>\d+)['"]""")
+BUILDNR_RE = re.compile(
+    r"""\$buildNr\s*=\s*['"](?P<version>\d+(?:\.\d+)+)\s+build-(?P<build>\d+)['"]"""
+)
 PRODUCT_RE = re.compile(r"""['"](tools-for-(?:solaris|linux|freebsd))['"]""")
 
 # Selection states of the contract (``configurator.selection_bug``).
@@ -277,10 +279,13 @@ def _rule_of_branch(module: str, block: Sequence[Line]) -> ModuleRule:
         return ModuleRule(module, RULE_FLAVOR, line_no)
     if var == "osDir":
         return ModuleRule(module, override or RULE_OSDIR, line_no)
-    if var not in ("osFlavorDir", "minor", "currentMinor") and override == RULE_MINOR11:
-        # ``my $newMinor; if ($minor == 11) { $newMinor = $minor } else { $newMinor = $osDir }``
-        if _assigns(block, var, "osDir"):
-            return ModuleRule(module, RULE_MINOR11, line_no)
+    # ``my $newMinor; if ($minor == 11) { $newMinor = $minor } else { $newMinor = $osDir }``
+    if (
+        var not in ("osFlavorDir", "minor", "currentMinor")
+        and override == RULE_MINOR11
+        and _assigns(block, var, "osDir")
+    ):
+        return ModuleRule(module, RULE_MINOR11, line_no)
     return ModuleRule(module, RULE_UNKNOWN, line_no)
 
 

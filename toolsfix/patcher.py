@@ -8,6 +8,7 @@ that fails verification is rolled back before we report the failure.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import difflib
 import gzip
@@ -19,7 +20,7 @@ import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Optional
+from typing import IO, Any, Optional
 
 from toolsfix import __version__, installer
 from toolsfix.distrib import (
@@ -29,7 +30,6 @@ from toolsfix.distrib import (
     Source,
     TarSource,
     inventory,
-    open_decompressed,
     open_source,
     relative,
 )
@@ -87,11 +87,7 @@ def _apply_edits(text: str, patch: PatchDef, before: Analysis) -> str:
     first_edit_line: Optional[int] = None
     indent = ""
     for edit in patch.edits:
-        hits = [
-            i
-            for i in range(span.start - 1, span.end)
-            if edit.find.match(lines[i]) is not None
-        ]
+        hits = [i for i in range(span.start - 1, span.end) if edit.find.match(lines[i]) is not None]
         if len(hits) != edit.count:
             raise RefusedError(
                 f"{before.path}: patch {patch.id}: edit '{edit.name}' matched {len(hits)} "
@@ -186,7 +182,12 @@ def plan(
 
 
 def verify_patched(
-    new_data: bytes, label: str, patch: PatchDef, *, run_perl: bool, path: Optional[Path] = None,
+    new_data: bytes,
+    label: str,
+    patch: PatchDef,
+    *,
+    run_perl: bool,
+    path: Optional[Path] = None,
     original_compiled: Optional[bool] = None,
 ) -> list[str]:
     """Re-analyse and, where possible, execute the patched logic; returns what was proven."""
@@ -239,16 +240,12 @@ def atomic_write(path: Path, data: bytes, *, like: Optional[os.stat_result] = No
         if like is not None:
             os.chmod(tmp, like.st_mode & 0o7777)
             if hasattr(os, "chown"):
-                try:
+                with contextlib.suppress(PermissionError):
                     os.chown(tmp, like.st_uid, like.st_gid)
-                except PermissionError:
-                    pass
         os.replace(tmp, path)
     except BaseException:
-        try:
+        with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
-        except FileNotFoundError:
-            pass
         raise
     try:
         dfd = os.open(directory, os.O_RDONLY)
@@ -310,15 +307,31 @@ def patch_file(
     try:
         written = path.read_bytes()
         if written != p.new_data:
-            raise ToolsfixError(f"{path}: read-back differs from what was written",
-                                ExitCode.VERIFY_FAILED)
-        proven = verify_patched(written, name, p.patch, run_perl=run_perl, path=path,
-                                original_compiled=original_compiled)
+            raise ToolsfixError(
+                f"{path}: read-back differs from what was written", ExitCode.VERIFY_FAILED
+            )
+        proven = verify_patched(
+            written,
+            name,
+            p.patch,
+            run_perl=run_perl,
+            path=path,
+            original_compiled=original_compiled,
+        )
     except ToolsfixError:
         atomic_write(path, original, like=st)  # roll back before reporting
         raise
-    return Outcome(str(path), "patched", p.reason, p.patch.id, str(backup), diff,
-                   tuple(proven), notes, str(path))
+    return Outcome(
+        str(path),
+        "patched",
+        p.reason,
+        p.patch.id,
+        str(backup),
+        diff,
+        tuple(proven),
+        notes,
+        str(path),
+    )
 
 
 # --- archives -------------------------------------------------------------------------------
@@ -329,7 +342,9 @@ def _tar_has_solaris11(source: Source) -> tuple[bytes, Optional[bool]]:
     if inv.configurator is None:
         raise InputError(f"{source.path}: no {CONFIGURATOR} in this archive")
     layout = inv.layout()
-    has11 = None if layout != "solaris" else any(d in ("11", "11_64") for d, _ in inv.solaris_builds())
+    has11 = (
+        None if layout != "solaris" else any(d in ("11", "11_64") for d, _ in inv.solaris_builds())
+    )
     return inv.configurator, has11
 
 
@@ -338,11 +353,14 @@ def _rewrite_tar(src: IO[bytes], out: IO[bytes], new_configurator: bytes, label:
     count = 0
     replaced = 0
     try:
-        with tarfile.open(fileobj=src, mode="r|", bufsize=TAR_BUFSIZE) as tin, tarfile.open(
-            fileobj=out, mode="w|", format=tarfile.PAX_FORMAT, bufsize=TAR_BUFSIZE
-        ) as tout:
+        with (
+            tarfile.open(fileobj=src, mode="r|", bufsize=TAR_BUFSIZE) as tin,
+            tarfile.open(
+                fileobj=out, mode="w|", format=tarfile.PAX_FORMAT, bufsize=TAR_BUFSIZE
+            ) as tout,
+        ):
             for info in tin:
-                tin.members = []
+                tin.members = []  # type: ignore[attr-defined]
                 count += 1
                 new = info.replace() if hasattr(info, "replace") else info
                 if info.isfile() and relative(info.name) == CONFIGURATOR:
@@ -363,9 +381,10 @@ def _rewrite_tar(src: IO[bytes], out: IO[bytes], new_configurator: bytes, label:
 def _patched_tarball_bytes(raw: IO[bytes], compressed: bool, new_cfg: bytes, label: str) -> bytes:
     buf = io.BytesIO()
     if compressed:
-        with gzip.GzipFile(fileobj=raw, mode="rb") as fin, gzip.GzipFile(
-            fileobj=buf, mode="wb", mtime=0
-        ) as fout:
+        with (
+            gzip.GzipFile(fileobj=raw, mode="rb") as fin,
+            gzip.GzipFile(fileobj=buf, mode="wb", mtime=0) as fout,
+        ):
             _rewrite_tar(fin, fout, new_cfg, label)  # type: ignore[arg-type]
     else:
         _rewrite_tar(raw, buf, new_cfg, label)
@@ -396,8 +415,9 @@ def patch_archive(
         data = _write_iso_output(source, p.new_data, label)
     atomic_write(output, data)
     proven.append(_verify_archive_copy(path, output))
-    return Outcome(str(path), "patched", p.reason, p.patch.id, None, diff, tuple(proven),
-                   written=str(output))
+    return Outcome(
+        str(path), "patched", p.reason, p.patch.id, None, diff, tuple(proven), written=str(output)
+    )
 
 
 def _write_tar_output(path: Path, new_cfg: bytes, label: str) -> bytes:
@@ -410,39 +430,37 @@ def _write_tar_output(path: Path, new_cfg: bytes, label: str) -> bytes:
 
 
 def _write_iso_output(source: IsoSource, new_cfg: bytes, label: str) -> bytes:
+    """Same ISO with the tarball replaced under all its names (ISO 9660, Rock Ridge, Joliet)."""
     import pycdlib
 
-    iso = pycdlib.PyCdlib()
+    from toolsfix.distrib import iso_tarballs
+
+    iso: Any = pycdlib.PyCdlib()
     iso.open(str(source.path))
     try:
-        from toolsfix.distrib import _iso_tarballs
-
-        tarballs = _iso_tarballs(iso)
+        tarballs = iso_tarballs(iso)
         if not tarballs:
             raise InputError(f"{source.path}: the ISO holds no VMware Tools tarball")
         kind, inner = tarballs[0]
-        rec = iso.get_record(**{f"{kind}_path" if kind != "iso9660" else "iso_path": inner})
-        iso_path = iso.full_path_from_dirrecord(rec)
+        rec = iso.get_record(**{"iso_path" if kind == "iso9660" else f"{kind}_path": inner})
+        iso_path: str = iso.full_path_from_dirrecord(rec)
         with iso.open_file_from_iso(iso_path=iso_path) as raw:
             compressed = not inner.split(";")[0].lower().endswith(".tar")
             new_tar = _patched_tarball_bytes(raw, compressed, new_cfg, label)
-        kwargs: dict[str, str] = {}
-        if iso.has_rock_ridge():
-            kwargs["rr_name"] = inner.rsplit("/", 1)[-1] if kind == "rr" else rec.rock_ridge.name().decode()
-        joliet = None
+        rr_name: Optional[str] = None
+        if iso.has_rock_ridge() and getattr(rec, "rock_ridge", None) is not None:
+            rr_name = rec.rock_ridge.name().decode()
+        joliet: Optional[str] = None
         if iso.has_joliet():
-            try:
-                jrec = iso.get_record(joliet_path="/" + (inner.rsplit("/", 1)[-1] if kind != "iso9660" else ""))
-                joliet = iso.full_path_from_dirrecord(jrec)
-            except Exception:  # noqa: BLE001
-                joliet = None
+            base = (rr_name or inner.rsplit("/", 1)[-1]).lower()
+            for dirpath, _dirs, files in iso.get_joliet_facade().walk("/"):
+                for f in files:
+                    if f.lower() == base:
+                        joliet = f"{dirpath.rstrip('/')}/{f}"
         if joliet:
             iso.rm_hard_link(joliet_path=joliet)
-        iso.rm_file(iso_path=iso_path, **({"rr_name": kwargs["rr_name"]} if "rr_name" in kwargs else {}))
-        add_kwargs: dict[str, object] = dict(kwargs)
-        if joliet:
-            add_kwargs["joliet_path"] = joliet
-        iso.add_fp(io.BytesIO(new_tar), len(new_tar), iso_path, **add_kwargs)
+        iso.rm_file(iso_path=iso_path, rr_name=rr_name)
+        iso.add_fp(io.BytesIO(new_tar), len(new_tar), iso_path, rr_name=rr_name, joliet_path=joliet)
         out = io.BytesIO()
         iso.write_fp(out)
         return out.getvalue()
@@ -473,7 +491,9 @@ def _verify_archive_copy(path: Path, output: Path) -> str:
     cfg = out_inv.configurator or b""
     after_a = installer.analyse_bytes(cfg, path=CONFIGURATOR)
     if after_a.selection_bug != installer.PATCHED:
-        raise ToolsfixError(f"{output}: re-scan says {after_a.selection_bug}", ExitCode.VERIFY_FAILED)
+        raise ToolsfixError(
+            f"{output}: re-scan says {after_a.selection_bug}", ExitCode.VERIFY_FAILED
+        )
     return (
         f"archive: {len(before) - 1} other members byte-identical, configurator "
         f"{hashlib.sha256(cfg).hexdigest()[:12]} re-scans as patched"
@@ -517,8 +537,9 @@ def run_patch(
         raise ToolsfixError("give either PATH or --root DIR", ExitCode.USAGE)
     if root is not None:
         target, rerun, has11 = installed_configurator(root)
-        outcome = patch_file(target, force=force, dry_run=dry_run, run_perl=run_perl,
-                             has_solaris11_builds=has11)
+        outcome = patch_file(
+            target, force=force, dry_run=dry_run, run_perl=run_perl, has_solaris11_builds=has11
+        )
         if outcome.action == "patched":
             notes = (*outcome.notes, f"now re-run the configurator: {rerun}")
             return dataclasses.replace(outcome, notes=notes)
@@ -527,8 +548,9 @@ def run_patch(
     source = open_source(path)
     if isinstance(source, (TarSource, IsoSource)):
         if output is None and not dry_run:
-            raise ToolsfixError(f"{path}: archives are never modified in place; give --output FILE",
-                                ExitCode.USAGE)
+            raise ToolsfixError(
+                f"{path}: archives are never modified in place; give --output FILE", ExitCode.USAGE
+            )
         return patch_archive(path, output or path, force=force, dry_run=dry_run, run_perl=run_perl)
     if output is not None:
         raise ToolsfixError("--output is only for tarballs and ISO images", ExitCode.USAGE)
@@ -537,8 +559,17 @@ def run_patch(
         target = source.path / CONFIGURATOR
         if inv.configurator is None:
             raise InputError(f"{path}: no {CONFIGURATOR} in this distrib")
-        has11 = (None if inv.layout() != "solaris"
-                 else any(d in ("11", "11_64") for d, _ in inv.solaris_builds()))
-        return patch_file(target, force=force, dry_run=dry_run, run_perl=run_perl,
-                          has_solaris11_builds=has11, label=str(target))
+        has11 = (
+            None
+            if inv.layout() != "solaris"
+            else any(d in ("11", "11_64") for d, _ in inv.solaris_builds())
+        )
+        return patch_file(
+            target,
+            force=force,
+            dry_run=dry_run,
+            run_perl=run_perl,
+            has_solaris11_builds=has11,
+            label=str(target),
+        )
     return patch_file(path, force=force, dry_run=dry_run, run_perl=run_perl)

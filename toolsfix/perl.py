@@ -188,12 +188,10 @@ def execute(
                 fh.write(f"==MODULE\t{m}\n")
         jail = Path(work, "cwd")
         jail.mkdir()
-        kwargs: dict[str, object] = {}
-        if sys.platform != "win32":
-            cpu = max(2, int(timeout))
-            kwargs["preexec_fn"] = lambda: _limits(cpu)
+        cpu = max(2, int(timeout))
+        preexec = None if sys.platform == "win32" else (lambda: _limits(cpu))
         try:
-            proc = subprocess.run(  # noqa: S603 - argv list, no shell
+            proc = subprocess.run(
                 [perl, str(HARNESS), str(spec), str(results)],
                 cwd=jail,
                 env={"PATH": "/usr/bin:/bin", "LC_ALL": "C"},
@@ -201,7 +199,7 @@ def execute(
                 capture_output=True,
                 timeout=timeout,
                 check=False,
-                **kwargs,  # type: ignore[arg-type]
+                preexec_fn=preexec,
             )
         except subprocess.TimeoutExpired:
             return Execution(False, f"sandboxed run exceeded {timeout:g}s and was killed")
@@ -232,9 +230,7 @@ def _parse(records: list[str], repaired: int, returncode: int) -> Execution:
         elif kind == "COMPILE_ERROR":
             compile_errors.append((fields[1], fields[2] if len(fields) > 2 else ""))
         elif kind == "CALL" and len(fields) >= 4:
-            calls.setdefault((fields[1], fields[2]), []).append(
-                Call(fields[3], tuple(fields[4:]))
-            )
+            calls.setdefault((fields[1], fields[2]), []).append(Call(fields[3], tuple(fields[4:])))
         elif kind == "RETURN":
             returns[(fields[1], fields[2])] = fields[3] if len(fields) > 3 else ""
         elif kind == "ERROR":
@@ -262,7 +258,9 @@ def _parse(records: list[str], repaired: int, returncode: int) -> Execution:
     )
 
 
-def perl_compiles(path: Path, *, timeout: float = 30.0, perl: Optional[str] = None) -> Optional[bool]:
+def perl_compiles(
+    path: Path, *, timeout: float = 30.0, perl: Optional[str] = None
+) -> Optional[bool]:
     """``perl -c FILE``: True/False, or None when perl is unavailable.
 
     ``perl -c`` runs BEGIN blocks and ``use`` statements; it is only ever pointed at a
@@ -273,7 +271,7 @@ def perl_compiles(path: Path, *, timeout: float = 30.0, perl: Optional[str] = No
         return None
     with tempfile.TemporaryDirectory(prefix="toolsfix-perlc-") as jail:
         try:
-            proc = subprocess.run(  # noqa: S603
+            proc = subprocess.run(
                 [perl, "-c", str(path)],
                 cwd=jail,
                 env={"PATH": "/usr/bin:/bin", "LC_ALL": "C"},

@@ -75,9 +75,9 @@ def code_of(text: str) -> str:
         if ch in ("'", '"'):
             quote = ch
             out.append(ch)
-        elif ch == "#" and not (i > 0 and text[i - 1] == "$"):
-            break
-        elif text.startswith(DAMAGED_COMMENT, i):
+        elif (ch == "#" and not (i > 0 and text[i - 1] == "$")) or text.startswith(
+            DAMAGED_COMMENT, i
+        ):
             break
         else:
             out.append(ch)

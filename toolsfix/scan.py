@@ -78,9 +78,7 @@ def modules_of(a: Analysis) -> tuple[str, ...]:
     return found or installer.CONFIGURED_MODULES
 
 
-def analyse_configurator(
-    data: bytes, path: str, options: ScanOptions
-) -> ConfiguratorResult:
+def analyse_configurator(data: bytes, path: str, options: ScanOptions) -> ConfiguratorResult:
     analysis = installer.analyse_bytes(data, path=path)
     modules = modules_of(analysis)
     execution = (
@@ -101,7 +99,7 @@ def configurator_findings(
     if inv is not None:
         dirs = a.driver_dirs
         if not dirs and result.execution is not None and result.execution.ran:
-            dirs = result.execution.driver_dirs(result.modules)  # type: ignore[assignment]
+            dirs = result.execution.driver_dirs(result.modules)
         found.extend(checks.crosscheck_findings(a, inv, dirs, target))
         found.extend(checks.consistency_findings(a, inv))
     return found, skipped
@@ -139,7 +137,9 @@ def scan(path: Path, options: ScanOptions = ScanOptions()) -> Report:
         skipped.append(
             Skipped("TF100", "Linux distrib: configure_module_solaris never runs", "not-applicable")
         )
-        found = [f for f in found if f.category not in ("configurator-buggy", "driver-build-mismatch")]
+        found = [
+            f for f in found if f.category not in ("configurator-buggy", "driver-build-mismatch")
+        ]
     findings.extend(found)
     skipped.extend(skip)
     return Report("scan", target, tuple(findings), tuple(skipped), facts)

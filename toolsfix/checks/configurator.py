@@ -110,7 +110,9 @@ def crosscheck_findings(
                 "TF105",
                 f"{inv.source}: lib/modules/binary has no 11 or 11_64 directory; "
                 "Solaris 11 guests cannot get a matching build",
-                evidence=[Evidence(path=f"{inv.source}", detail=f"dirs: {sorted(inv.binary_dirs)}")],
+                evidence=[
+                    Evidence(path=f"{inv.source}", detail=f"dirs: {sorted(inv.binary_dirs)}")
+                ],
                 subject=inv.source,
             )
         )

@@ -20,7 +20,10 @@ class JunitRenderer(Renderer):
         )
         for f in findings:
             case = ET.SubElement(
-                suite, "testcase", classname=f"toolsfix.{f.category}", name=f"{f.id} {f.subject or ''}".strip()
+                suite,
+                "testcase",
+                classname=f"toolsfix.{f.category}",
+                name=f"{f.id} {f.subject or ''}".strip(),
             )
             fail = ET.SubElement(case, "failure", type=str(f.severity), message=f.message)
             fail.text = "\n".join(

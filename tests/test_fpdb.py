@@ -1,0 +1,311 @@
+"""The fingerprint database: learning from distrib members, saving, loading, validation."""
+
+from __future__ import annotations
+
+import copy
+import importlib.util
+import json
+import shutil
+import sys
+from functools import cache
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+from toolsfix import fpdb
+from toolsfix.errors import InputError
+from toolsfix.fpdb import (
+    FILE_SCHEMA,
+    FingerprintDB,
+    Record,
+    learn,
+    load_db,
+    record_from_dict,
+    save_records,
+    shipped_db_dir,
+    user_db_dir,
+)
+
+REPO = Path(__file__).resolve().parent.parent
+SAMPLES = REPO / "vendor-samples"
+SCHEMA = REPO / "toolsfix" / "schemas" / "fingerprint-record.schema.json"
+
+
+@cache
+def _elfgen() -> ModuleType:
+    if shutil.which("gcc") is None or shutil.which("objcopy") is None:
+        pytest.skip("elfgen needs gcc and binutils")
+    spec = importlib.util.spec_from_file_location("toolsfix_test_elfgen", SAMPLES / "elfgen.py")
+    assert spec is not None and spec.loader is not None
+    module = sys.modules.get(spec.name)
+    if module is None:
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[spec.name] = module
+        spec.loader.exec_module(module)
+    return module
+
+
+@cache
+def driver(module: str, os_dir: str, version: str = "9.2.2", build: str = "893683") -> bytes:
+    data = _elfgen().build_driver(module, os_dir, version, build)
+    assert isinstance(data, bytes)
+    return data
+
+
+def linux_ko(name: str) -> bytes:
+    data = _elfgen().build_linux_ko(name)
+    assert isinstance(data, bytes)
+    return data
+
+
+def _members() -> list[tuple[str, bytes]]:
+    out = [
+        (f"lib/modules/binary/{d}/{m}", driver(m, d))
+        for d in ("10", "10_64", "11", "11_64")
+        for m in ("vmxnet3s", "vmhgfs")
+    ]
+    out += [
+        ("lib/modules/binary/10/vmxnet3s.conf", b"EnableLSO=1;\n"),
+        ("bin/vmware-config-tools.pl", b"#!/usr/bin/perl\n"),
+        ("lib/modules/binary/10/README", b"text"),
+        ("lib/modules/binary/2.6.32-5-amd64/objects/vmxnet3.o", linux_ko("vmxnet3")),
+    ]
+    return out
+
+
+@pytest.fixture(scope="module")
+def learned() -> list[Record]:
+    return learn(_members(), tools_version="9.2.2", build="893683", source="unit-test")
+
+
+def test_learn_recognises_both_layouts_and_skips_the_rest(learned: list[Record]) -> None:
+    got = {(r.layout, r.os_dir, r.module) for r in learned}
+    assert got == {
+        *{
+            ("solaris", d, m)
+            for d in ("10", "10_64", "11", "11_64")
+            for m in ("vmxnet3s", "vmhgfs")
+        },
+        ("linux", "2.6.32-5-amd64", "vmxnet3"),
+    }
+    by_path = {r.path: r for r in learned}
+    r = by_path["lib/modules/binary/11_64/vmxnet3s"]
+    assert (r.tools_version, r.build, r.arch, r.source) == ("9.2.2", "893683", "amd64", "unit-test")
+    assert r.fingerprint.identity == "VMware EtherAdapter v3 b893683"
+    assert by_path["lib/modules/binary/10/vmxnet3s"].arch == "i386"
+
+
+def test_learn_marks_synthetic_objects_from_their_comment(learned: list[Record]) -> None:
+    solaris = [r for r in learned if r.layout == "solaris"]
+    assert solaris and all(r.synthetic for r in solaris)
+    # the Linux look-alike keeps gcc's own .comment: only the explicit flag marks it
+    linux = next(r for r in learned if r.layout == "linux")
+    assert linux.synthetic is False
+    again = learn([("lib/modules/binary/k/objects/x.o", linux_ko("x"))],
+                  tools_version=None, build=None, source="s", synthetic=True)  # fmt: skip
+    assert again[0].synthetic is True
+
+
+def test_learn_reports_non_elf_modules_and_arch_mismatches() -> None:
+    problems: list[str] = []
+    records = learn(
+        [
+            ("lib/modules/binary/11/vmxnet3s", b"not an elf"),
+            ("lib/modules/binary/11_64/vmxnet3s", driver("vmxnet3s", "11")),  # 32-bit in _64
+            ("./vmware-tools-distrib/lib/modules/binary/10/vmblock", driver("vmblock", "10")),
+        ],
+        tools_version="9.2.2",
+        build="893683",
+        source="t",
+        problems=problems,
+    )
+    assert [r.path for r in records] == [
+        "lib/modules/binary/11_64/vmxnet3s",
+        "lib/modules/binary/10/vmblock",
+    ]
+    assert records[0].arch == "i386"  # the record states what the file is, not the directory
+    assert len(problems) == 2
+    assert problems[0].startswith("lib/modules/binary/11/vmxnet3s: skipped: not an ELF")
+    assert "i386 object in a directory for amd64" in problems[1]
+
+
+@pytest.mark.parametrize(
+    ("path", "expected"),
+    [
+        ("lib/modules/binary/10/vmxnet3s", ("solaris", "10", "vmxnet3s")),
+        ("./lib/modules/binary/2009.06_64/vmxnet", ("solaris", "2009.06_64", "vmxnet")),
+        ("vmware-tools-distrib/lib/modules/binary/11/vmci", ("solaris", "11", "vmci")),
+        ("lib\\modules\\binary\\11_64\\vmmemctl", ("solaris", "11_64", "vmmemctl")),
+        ("lib/modules/binary/3.10.0-123.el7.x86_64/objects/vmxnet.o",
+         ("linux", "3.10.0-123.el7.x86_64", "vmxnet")),
+        ("lib/modules/binary/10/vmxnet3s.conf", None),
+        ("lib/modules/binary/10/unknown", None),
+        ("lib/modules/binary/linux/vmxnet3s", None),
+        ("xlib/modules/binary/10/vmxnet3s", None),
+        ("lib/modules/binary/k/objects/.o", None),
+        ("lib/modules/binary/k/objects/vmxnet", None),
+        ("lib/modules/source/vmxnet.tar", None),
+    ],
+)  # fmt: skip
+def test_path_classification(path: str, expected: tuple[str, str, str] | None) -> None:
+    assert fpdb._classify(path) == expected
+
+
+def test_save_load_round_trip_is_deterministic(tmp_path: Path, learned: list[Record]) -> None:
+    written = save_records(tmp_path, learned)
+    assert [p.name for p in written] == ["tools-9.2.2-893683.json"]
+    text = written[0].read_text()
+    doc = json.loads(text)
+    assert doc["schema"] == FILE_SCHEMA
+    assert text == json.dumps(doc, indent=1, sort_keys=True) + "\n"  # sorted keys
+    keys = [(r["layout"], r["os_dir"], r["module"]) for r in doc["records"]]
+    assert keys == sorted(keys)
+    db = load_db([tmp_path])
+    assert len(db) == len(learned)
+    assert sorted(json.dumps(r.to_dict(), sort_keys=True) for r in db) == sorted(
+        json.dumps(r.to_dict(), sort_keys=True) for r in learned
+    )
+    # saving the same records again (in another order) changes nothing
+    save_records(tmp_path, list(reversed(learned)))
+    assert written[0].read_text() == text
+
+
+def test_save_merges_without_duplicates(tmp_path: Path, learned: list[Record]) -> None:
+    save_records(tmp_path, learned[:3])
+    save_records(tmp_path, learned[1:])
+    assert len(load_db([tmp_path])) == len(learned)
+    newer = driver("vmxnet3s", "10", "9.9.2", "2496486")
+    other = learn([("lib/modules/binary/10/vmxnet3s", newer)],
+                  tools_version="9.9.2", build="2496486", source="t")  # fmt: skip
+    written = save_records(tmp_path, other)
+    assert written == [tmp_path / "tools-9.9.2-2496486.json"]
+    assert len(load_db([tmp_path])) == len(learned) + 1
+    unknown = learn([("lib/modules/binary/10/vmxnet3s", driver("vmxnet3s", "10"))],
+                    tools_version=None, build=None, source="t")  # fmt: skip
+    assert save_records(tmp_path, unknown)[0].name == "tools-unknown-unknown.json"
+
+
+def test_load_db_skips_missing_dirs_and_deduplicates(tmp_path: Path, learned: list[Record]) -> None:
+    a, b = tmp_path / "shipped", tmp_path / "user"
+    save_records(a, learned)
+    save_records(b, learned[:2])
+    db = load_db([a, tmp_path / "missing", b])
+    assert len(db) == len(learned)
+    assert db.dirs == (a, b)
+    target = learned[0]
+    assert [r.key for r in db.by_sha256(target.sha256)] == [target.key]
+    assert target.key in [r.key for r in db.by_code_hash(target.code_hash or "")]
+    assert db.by_sha256("0" * 64) == ()
+    assert len(FingerprintDB([])) == 0
+
+
+def _valid_record_dict(learned: list[Record]) -> dict[str, Any]:
+    return copy.deepcopy(learned[0].to_dict())
+
+
+@pytest.mark.parametrize(
+    ("mutate", "message"),
+    [
+        (lambda d: d.update(schema="toolsfix-fingerprint/9"), "schema: unsupported"),
+        (lambda d: d.pop("sha256"), "sha256: missing"),
+        (lambda d: d.update(sha256="ABC"), "sha256: expected 64 lower-case hex"),
+        (lambda d: d.update(size=True), "size: expected integer, got a boolean"),
+        (lambda d: d.update(size="12"), "size: expected integer, got str"),
+        (lambda d: d.update(layout="aix"), "layout: expected 'solaris' or 'linux'"),
+        (lambda d: d.update(arch="sparc"), "arch: expected"),
+        (lambda d: d.update(elf_class=16), "elf_class: expected 32 or 64"),
+        (lambda d: d.update(symbols=["b", "a"]), "symbols: must be sorted and unique"),
+        (lambda d: d.update(symbols_digest="0" * 64), "symbols_digest: does not match"),
+        (lambda d: d["sections"][0].pop("flags"), "sections[0].flags: missing"),
+        (lambda d: d["section_hashes"].update(bss="0" * 64), "section_hashes: unknown key"),
+        (lambda d: d.update(dependencies=[1]), "dependencies[0]: expected string"),
+        (lambda d: d.update(synthetic="yes"), "synthetic: expected boolean"),
+    ],
+)
+def test_invalid_records_fail_with_file_record_and_field(
+    tmp_path: Path, learned: list[Record], mutate: Any, message: str
+) -> None:
+    bad = _valid_record_dict(learned)
+    mutate(bad)
+    with pytest.raises(ValueError, match=message.replace("[", r"\[").replace("]", r"\]")):
+        record_from_dict(bad)
+    path = tmp_path / "tools-x.json"
+    good = _valid_record_dict(learned)
+    path.write_text(json.dumps({"schema": FILE_SCHEMA, "records": [good, bad]}))
+    with pytest.raises(InputError) as info:
+        load_db([tmp_path])
+    assert str(info.value).startswith(f"{path}: records[1].")
+    assert message.split(":")[0] in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("{not json", "not valid JSON"),
+        ('{"schema": "toolsfix-patch/1"}', "not a fingerprint file"),
+        ('[1, 2]', "not a fingerprint file"),
+        ('{"schema": "toolsfix-fingerprints/1", "records": {}}', "'records' must be an array"),
+    ],
+)
+def test_malformed_files_raise_input_error(tmp_path: Path, content: str, message: str) -> None:
+    (tmp_path / "bad.json").write_text(content)
+    with pytest.raises(InputError, match=message):
+        load_db([tmp_path])
+
+
+def test_schema_document_describes_what_the_writer_emits(learned: list[Record]) -> None:
+    schema = json.loads(SCHEMA.read_text())
+    record_schema = schema["$defs"]["record"]
+    emitted = set(learned[0].to_dict())
+    assert emitted <= set(record_schema["properties"])
+    assert set(record_schema["required"]) <= emitted
+    assert schema["properties"]["schema"]["const"] == FILE_SCHEMA
+    assert record_schema["properties"]["schema"]["const"] == fpdb.RECORD_SCHEMA
+    # every required field is really required by the loader
+    for field in record_schema["required"]:
+        d = _valid_record_dict(learned)
+        d.pop(field)
+        with pytest.raises(ValueError, match=f"{field}: missing"):
+            record_from_dict(d)
+
+
+def test_user_db_dir(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.delenv("TOOLSFIX_USER_DB", raising=False)
+    monkeypatch.delenv("XDG_DATA_HOME", raising=False)
+    monkeypatch.setattr(sys, "platform", "linux")
+    assert user_db_dir() == tmp_path / ".local" / "share" / "toolsfix" / "fingerprints"
+    monkeypatch.setenv("XDG_DATA_HOME", "relative/ignored")
+    assert user_db_dir() == tmp_path / ".local" / "share" / "toolsfix" / "fingerprints"
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+    assert user_db_dir() == tmp_path / "xdg" / "toolsfix" / "fingerprints"
+    monkeypatch.setattr(sys, "platform", "darwin")
+    assert user_db_dir() == (
+        tmp_path / "Library" / "Application Support" / "toolsfix" / "fingerprints"
+    )
+    monkeypatch.setenv("TOOLSFIX_USER_DB", str(tmp_path / "mine"))
+    assert user_db_dir() == tmp_path / "mine"
+
+
+def test_shipped_db_dir_in_a_checkout_is_the_repo_fingerprints_dir() -> None:
+    assert shipped_db_dir() == REPO / "fingerprints"
+    assert (shipped_db_dir() / "README.md").is_file()
+
+
+def test_shipped_database_loads() -> None:
+    """Whatever records are shipped must pass validation (an empty DB is fine)."""
+    db = load_db([shipped_db_dir()])
+    for record in db:
+        assert record.fingerprint.sha256 and record.layout in ("solaris", "linux")
+
+
+def test_record_lso_era_uses_version_and_directory() -> None:
+    members = [
+        ("lib/modules/binary/10/vmxnet3s", driver("vmxnet3s", "10", "10.1.10", "6082533")),
+        ("lib/modules/binary/11/vmxnet3s", driver("vmxnet3s", "11", "10.1.10", "6082533")),
+    ]
+    r10, r11 = learn(members, tools_version="10.1.10", build="6082533", source="t")
+    assert r10.fingerprint.lso_era == r11.fingerprint.lso_era == "unknown"  # string alone
+    assert (r10.lso_era, r11.lso_era) == ("old-path", "new-path")
