@@ -237,6 +237,304 @@ def patch(
     run(body)
 
 
+# --- verify ----------------------------------------------------------------------------------
+
+
+@cli.command(epilog=EXIT_CODES)
+@click.option(
+    "--root",
+    type=click.Path(path_type=Path),
+    help="A mounted image root (paths are prefixed; never chroot).",
+)
+@click.option(
+    "--bundle",
+    type=click.Path(path_type=Path),
+    help="A bundle written by the collector (directory, .tar or .tar.gz).",
+)
+@click.option("--live", is_flag=True, help="This running system (read-only commands only).")
+@click.option(
+    "--db",
+    "db_dirs",
+    multiple=True,
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Extra fingerprint database directory (repeatable).",
+)
+@click.option(
+    "--esxi-settings",
+    type=click.Path(path_type=Path),
+    help="Output of `esxcli system settings advanced list` from the VM's host.",
+)
+@click.option("--no-exec", is_flag=True, help="Do not run the installed configurator's logic.")
+@output_options
+def verify(
+    root: Optional[Path],
+    bundle: Optional[Path],
+    live: bool,
+    db_dirs: tuple[Path, ...],
+    esxi_settings: Optional[Path],
+    no_exec: bool,
+    out: OutputOptions,
+) -> None:
+    """Verify an installed guest: driver build vs OS, tampering, LSO and jumbo readiness.
+
+    Never writes. Give exactly one of --root, --bundle, --live.
+
+    \b
+    Examples:
+      toolsfix verify --root /mnt/golden-template --format json -o junit:verify.xml
+      toolsfix verify --live --fail-on high
+      toolsfix verify --bundle guest42.tar.gz --esxi-settings host-advanced.txt
+    """
+    from toolsfix.verify import VerifyOptions
+    from toolsfix.verify import verify as do_verify
+
+    opts = VerifyOptions(tuple(db_dirs), not no_exec, esxi_settings)
+    run(lambda: emit(do_verify(root=root, bundle=bundle, live=live, options=opts), out))
+
+
+# --- fingerprints -------------------------------------------------------------------------------
+
+
+@cli.command(epilog=EXIT_CODES)
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option(
+    "--db",
+    "db_dirs",
+    multiple=True,
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Extra fingerprint database directory (repeatable).",
+)
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
+def fingerprint(files: tuple[Path, ...], db_dirs: tuple[Path, ...], fmt: str) -> None:
+    """Identify driver objects: exact, code-identical, nearest or unknown.
+
+    A file under .../amd64/ is checked against 64-bit expectations.
+
+    \b
+    Examples:
+      toolsfix fingerprint /kernel/drv/vmxnet3s /kernel/drv/amd64/vmxnet3s
+      toolsfix fingerprint --db ./mydb --format json suspicious.o
+    """
+    from toolsfix.fingerprint import fingerprint_bytes
+    from toolsfix.fpdb import default_db_dirs, load_db
+    from toolsfix.identify import identify
+
+    def body() -> int:
+        db = load_db([*default_db_dirs(), *db_dirs])
+        results = []
+        for path in files:
+            try:
+                data = path.read_bytes()
+            except OSError as exc:
+                raise ToolsfixError(
+                    f"{path}: cannot read: {exc.strerror}", ExitCode.INPUT
+                ) from None
+            location = "amd64" if "amd64" in path.parts else None
+            ident = identify(fingerprint_bytes(data, name=str(path)), db, location_arch=location)
+            score = (
+                ident.candidates[0].score if ident.rung == "nearest" and ident.candidates else None
+            )
+            results.append({"path": str(path), "score": score, **ident.to_dict()})
+        if fmt == "json":
+            click.echo(json.dumps({"schema_version": "1.0", "results": results}, indent=2))
+        else:
+            for r in results:
+                shown = f" score {r['score']:.2f}" if r.get("score") is not None else ""
+                click.echo(f"{r['path']}: {r['rung']}{shown} ({r['reason']})")
+                for c in r["candidates"][:5]:
+                    click.echo(
+                        f"    Tools {c['tools_version']} build {c['build']}: "
+                        f"{c['os_dir']}/{c['module']} ({c['score']:.2f})"
+                    )
+        return int(ExitCode.OK)
+
+    run(body)
+
+
+@cli.group()
+def fingerprints() -> None:
+    """Manage the fingerprint database of known driver builds."""
+
+
+@fingerprints.command("learn")
+@click.argument("source", type=click.Path(path_type=Path))
+@click.option(
+    "--db",
+    "db_dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Database directory to write (default: your user database).",
+)
+def fingerprints_learn(source: Path, db_dir: Optional[Path]) -> None:
+    """Record every driver build of a distrib you own (directory, tarball or ISO).
+
+    \b
+    Examples:
+      toolsfix fingerprints learn VMwareTools-10.3.10-12406962.tar.gz
+      toolsfix fingerprints learn solaris.iso --db ./fleet-db
+    """
+    from toolsfix.distrib import driver_files, open_source
+    from toolsfix.fpdb import learn, save_records, user_db_dir
+
+    def body() -> int:
+        files = driver_files(open_source(source))
+        problems: list[str] = []
+        records = learn(
+            files.members,
+            tools_version=files.version,
+            build=files.build,
+            source=source.name,
+            problems=problems,
+        )
+        if not records:
+            raise ToolsfixError(
+                f"{source}: no driver builds found under lib/modules/binary", ExitCode.INPUT
+            )
+        written = save_records(db_dir or user_db_dir(), records)
+        click.echo(
+            f"learned {len(records)} build(s) of Tools {files.version or '?'} build "
+            f"{files.build or '?'} into {', '.join(str(w) for w in written)}"
+        )
+        for p in problems:
+            click.echo(f"  skipped: {p}", err=True)
+        return int(ExitCode.OK)
+
+    run(body)
+
+
+@fingerprints.command("list")
+@click.option("--db", "db_dirs", multiple=True, type=click.Path(path_type=Path, file_okay=False))
+def fingerprints_list(db_dirs: tuple[Path, ...]) -> None:
+    """List known builds (shipped, user and --db databases)."""
+    from toolsfix.fpdb import default_db_dirs, load_db
+
+    def body() -> int:
+        db = load_db([*default_db_dirs(), *db_dirs])
+        for r in sorted(db, key=lambda r: (r.tools_version or "", r.os_dir, r.module)):
+            tag = " [synthetic]" if r.synthetic else ""
+            click.echo(
+                f"{r.sha256[:16]}  Tools {r.tools_version or '?'} build {r.build or '?'}  "
+                f"{r.os_dir}/{r.module}  {r.arch or '?'}{tag}"
+            )
+        click.echo(f"{len(db)} record(s)")
+        return int(ExitCode.OK)
+
+    run(body)
+
+
+@fingerprints.command("show")
+@click.argument("sha256_prefix")
+@click.option("--db", "db_dirs", multiple=True, type=click.Path(path_type=Path, file_okay=False))
+def fingerprints_show(sha256_prefix: str, db_dirs: tuple[Path, ...]) -> None:
+    """Show the full records whose sha256 starts with SHA256_PREFIX."""
+    from toolsfix.fpdb import default_db_dirs, load_db
+
+    def body() -> int:
+        db = load_db([*default_db_dirs(), *db_dirs])
+        hits = [r.to_dict() for r in db if r.sha256.startswith(sha256_prefix.lower())]
+        if not hits:
+            raise ToolsfixError(f"no record with sha256 starting {sha256_prefix}", ExitCode.INPUT)
+        click.echo(json.dumps(hits, indent=2))
+        return int(ExitCode.OK)
+
+    run(body)
+
+
+# --- collector, remedy, probe ------------------------------------------------------------------
+
+
+@cli.command()
+def collector() -> None:
+    """Print the POSIX sh collector for guests without Python (Solaris 10, ksh, dash, busybox).
+
+    \b
+    Examples:
+      toolsfix collector > collect.sh
+      scp collect.sh guest: && ssh guest 'sh collect.sh -a /var/tmp/tfb'
+      toolsfix verify --bundle tfb.tar
+    """
+    from toolsfix.guest.collector import render_collector
+
+    def body() -> int:
+        click.echo(render_collector(), nl=False)
+        return int(ExitCode.OK)
+
+    run(body)
+
+
+@cli.command()
+@click.argument("report", type=click.Path(path_type=Path, dir_okay=False))
+def remedy(report: Path) -> None:
+    """Print a reviewable shell script of the remedies in a saved JSON report. Runs nothing.
+
+    \b
+    Examples:
+      toolsfix verify --root /mnt/t --format json > report.json; toolsfix remedy report.json
+    """
+    from toolsfix.remedy import remedy_from_report_json
+
+    def body() -> int:
+        try:
+            text = report.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ToolsfixError(f"{report}: cannot read: {exc.strerror}", ExitCode.INPUT) from None
+        click.echo(remedy_from_report_json(text), nl=False)
+        return int(ExitCode.OK)
+
+    run(body)
+
+
+@cli.group()
+def probe() -> None:
+    """Live network probes (they send traffic only to the host you name)."""
+
+
+@probe.command("jumbo")
+@click.argument("host")
+@click.option("--mtu", type=click.IntRange(576, 65535), default=9000, show_default=True)
+@click.option("--count", type=click.IntRange(1, 100), default=3, show_default=True)
+@click.option("--find-path-mtu", is_flag=True, help="Also search the largest MTU that passes.")
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
+def probe_jumbo(host: str, mtu: int, count: int, find_path_mtu: bool, fmt: str) -> None:
+    """Ping HOST with don't-fragment packets of MTU-28 bytes of payload.
+
+    Exit 0 when full-size frames pass, 1 when they do not, 3 when it cannot be evaluated.
+
+    \b
+    Examples:
+      toolsfix probe jumbo 192.0.2.10
+      toolsfix probe jumbo nfs01 --mtu 9000 --find-path-mtu --format json
+    """
+    from toolsfix.probe import find_path_mtu as search
+    from toolsfix.probe import probe_jumbo as do_probe
+
+    def body() -> int:
+        result = do_probe(host, mtu=mtu, count=count)
+        doc: dict[str, Any] = {"schema_version": "1.0", "probe": result.to_dict()}
+        if find_path_mtu:
+            doc["path_mtu"] = search(host, high=mtu).to_dict()
+        if fmt == "json":
+            click.echo(json.dumps(doc, indent=2))
+        else:
+            p = doc["probe"]
+            click.echo(
+                f"{host}: {p['verdict']} (mtu {mtu}, payload {p['payload']}) $ {p['command']}"
+            )
+            for note in p.get("notes", []):
+                click.echo(f"  note: {note}")
+            if "path_mtu" in doc:
+                click.echo(f"  path mtu: {doc['path_mtu'].get('path_mtu')}")
+        verdict = doc["probe"]["verdict"]
+        if verdict == "pass":
+            return int(ExitCode.OK)
+        return int(ExitCode.INPUT if verdict == "not-evaluable" else ExitCode.FINDINGS)
+
+    run(body)
+
+
 def _outcome_text(o: Any) -> str:
     lines = [f"{o.action}: {o.target}: {o.reason}"]
     if o.patch_id:

@@ -444,3 +444,33 @@ def read_bytes(path: Path) -> bytes:
 
 def as_stream(data: bytes) -> IO[bytes]:
     return io.BytesIO(data)
+
+
+@dataclass(frozen=True)
+class DriverFiles:
+    """Every driver object of a distrib with its bytes, and the release it belongs to."""
+
+    members: tuple[tuple[str, bytes], ...]
+    version: Optional[str]
+    build: Optional[str]
+
+
+def driver_files(source: Source) -> DriverFiles:
+    """One pass that keeps the bytes of every driver build (for ``fingerprints learn``)."""
+    from toolsfix.installer import find_buildnr
+
+    def want(path: str) -> Optional[str]:
+        if path == CONFIGURATOR or classify_build(path) is not None:
+            return KEEP
+        return None
+
+    members: list[tuple[str, bytes]] = []
+    version = build = None
+    for entry in source.entries(want):
+        if entry.data is None:
+            continue
+        if entry.member.path == CONFIGURATOR:
+            version, build, _ = find_buildnr(entry.data.decode("utf-8", "replace"))
+        else:
+            members.append((entry.member.path, entry.data))
+    return DriverFiles(tuple(members), version, build)
