@@ -132,7 +132,7 @@ def main() -> int:
                 meta = make_tarball(tarball, mb)
             else:
                 meta = {"compressed": tarball.stat().st_size}
-            gz_t, gz_rss = best(["sh", "-c", f"gzip -dc '{tarball}' > /dev/null"], args.repeat)
+            gz_t, _gz_rss = best(["sh", "-c", f"gzip -dc '{tarball}' > /dev/null"], args.repeat)
             isal_t, _isal_rss = best([sys.executable, "-c", ISAL_RAW, str(tarball)], args.repeat)
             scan_t, scan_rss = best(
                 [

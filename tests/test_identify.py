@@ -266,6 +266,7 @@ def test_32bit_build_at_a_64bit_location(db: FingerprintDB) -> None:
     assert all(c.arch == "i386" for c in result.candidates)
     assert result.arch == "i386" and result.location_arch == "amd64"
     assert result.arch_mismatch is True
+    assert "the file is i386 but its location is amd64" in result.reason
     fine = identify(fp_of("vmxnet3s", "10_64", "9.2.2", "893683"), db, location_arch="amd64")
     assert fine.arch_mismatch is False
     garbage = identify(fingerprint_bytes(b"xx"), db, location_arch="amd64")

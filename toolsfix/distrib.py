@@ -380,6 +380,12 @@ class Inventory:
             "layout": self.layout(),
             "manifest_version": self.manifest.get("monolithic.version"),
             "binary_dirs": sorted(self.binary_dirs),
+            "missing_dirs": (
+                sorted(set(SOLARIS_DIRS) - self.binary_dirs) if self.layout() == "solaris" else []
+            ),
+            "unexpected_dirs": (
+                sorted(self.binary_dirs - set(SOLARIS_DIRS)) if self.layout() == "solaris" else []
+            ),
             "drivers": [
                 {
                     "path": d.path,

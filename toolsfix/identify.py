@@ -27,7 +27,7 @@ finding for the checks to raise).
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Optional
 
 from toolsfix.fingerprint import DriverFingerprint, SectionInfo, lso_era
@@ -288,7 +288,18 @@ def identify(
     if not fp.is_elf:
         return Identification("unknown", (), False, fp.error or "not an ELF object", **common,
                               lso_era="unknown")  # fmt: skip
+    result = _identify_elf(fp, db, common)
+    if mismatch:
+        what = fp.arch or f"ELF{fp.elf_class} {fp.machine}"
+        note = f"the file is {what} but its location is {location_arch}"
+        result = replace(result, reason=f"{result.reason}; {note}")
+    return result
 
+
+def _identify_elf(
+    fp: DriverFingerprint, db: FingerprintDB, common: dict[str, Any]
+) -> Identification:
+    """The rungs in order; the first that applies answers (hash lookups before scoring)."""
     exact = _order(db.by_sha256(fp.sha256))
     if exact:
         ambiguous = _distinct(exact) > 1

@@ -155,6 +155,22 @@ def _limits(cpu_seconds: int) -> None:  # pragma: no cover - runs in the child
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
 
 
+def _confined(argv: list[str], cwd: Path, timeout: float) -> subprocess.CompletedProcess[bytes]:
+    """Run perl with a clean environment, an empty cwd, rlimits and a wall-clock timeout."""
+    cpu = max(2, int(timeout))
+    preexec = None if sys.platform == "win32" else (lambda: _limits(cpu))
+    return subprocess.run(
+        argv,
+        cwd=cwd,
+        env={"PATH": "/usr/bin:/bin", "LC_ALL": "C"},
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        timeout=timeout,
+        check=False,
+        preexec_fn=preexec,
+    )
+
+
 def _unescape(s: str) -> str:
     return re.sub(
         r"\\([\\tnr])", lambda m: {"\\": "\\", "t": "\t", "n": "\n", "r": "\r"}[m.group(1)], s
@@ -188,19 +204,8 @@ def execute(
                 fh.write(f"==MODULE\t{m}\n")
         jail = Path(work, "cwd")
         jail.mkdir()
-        cpu = max(2, int(timeout))
-        preexec = None if sys.platform == "win32" else (lambda: _limits(cpu))
         try:
-            proc = subprocess.run(
-                [perl, str(HARNESS), str(spec), str(results)],
-                cwd=jail,
-                env={"PATH": "/usr/bin:/bin", "LC_ALL": "C"},
-                stdin=subprocess.DEVNULL,
-                capture_output=True,
-                timeout=timeout,
-                check=False,
-                preexec_fn=preexec,
-            )
+            proc = _confined([perl, str(HARNESS), str(spec), str(results)], jail, timeout)
         except subprocess.TimeoutExpired:
             return Execution(False, f"sandboxed run exceeded {timeout:g}s and was killed")
         except OSError as exc:
@@ -271,15 +276,7 @@ def perl_compiles(
         return None
     with tempfile.TemporaryDirectory(prefix="toolsfix-perlc-") as jail:
         try:
-            proc = subprocess.run(
-                [perl, "-c", str(path)],
-                cwd=jail,
-                env={"PATH": "/usr/bin:/bin", "LC_ALL": "C"},
-                stdin=subprocess.DEVNULL,
-                capture_output=True,
-                timeout=timeout,
-                check=False,
-            )
+            proc = _confined([perl, "-c", str(path)], Path(jail), timeout)
         except (subprocess.TimeoutExpired, OSError):
             return False
     return proc.returncode == 0
