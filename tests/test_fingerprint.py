@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import json
-import shutil
 import struct
-import sys
 from collections.abc import Callable
 from dataclasses import replace
-from functools import cache, lru_cache
+from functools import lru_cache
 from pathlib import Path
-from types import ModuleType
 
 import pytest
+from samplelib import driver, elfgen
 
 from toolsfix.errors import InputError
 from toolsfix.fingerprint import (
@@ -37,22 +34,8 @@ ENGINES = [
 
 
 @lru_cache(maxsize=1)
-def _elfgen() -> ModuleType:
-    if shutil.which("gcc") is None or shutil.which("objcopy") is None:
-        pytest.skip("elfgen needs gcc and binutils")
-    spec = importlib.util.spec_from_file_location("toolsfix_test_elfgen", SAMPLES / "elfgen.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses need the module registered
-    spec.loader.exec_module(module)
-    return module
 
 
-@cache
-def driver(module: str, os_dir: str, version: str, build: str, variant: str = "") -> bytes:
-    data = _elfgen().build_driver(module, os_dir, version, build, variant=variant)
-    assert isinstance(data, bytes)
-    return data
 
 
 def _section(fp: DriverFingerprint, name: str) -> SectionInfo:
@@ -284,8 +267,8 @@ def test_to_dict_is_json_and_complete() -> None:
 
 def test_other_elf_objects_are_parsed_not_identified() -> None:
     """A userland .o and a Linux .ko are valid ELF: features, but no vmxnet3s identity."""
-    user = fingerprint_bytes(_elfgen().build_userland_object("hello"))
-    ko = fingerprint_bytes(_elfgen().build_linux_ko("e1000x"))
+    user = fingerprint_bytes(elfgen().build_userland_object("hello"))
+    ko = fingerprint_bytes(elfgen().build_linux_ko("e1000x"))
     for fp in (user, ko):
         assert fp.is_elf and fp.machine == "x86_64" and fp.identity is None
     assert ".modinfo" in [s.name for s in ko.sections]

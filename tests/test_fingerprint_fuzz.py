@@ -3,35 +3,20 @@
 from __future__ import annotations
 
 import hashlib
-import importlib.util
-import shutil
-import sys
-from functools import cache
 from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from samplelib import driver
 
 from toolsfix.fingerprint import fingerprint_bytes, lief_available
 
 SAMPLES = Path(__file__).resolve().parent.parent / "vendor-samples"
 
 
-@cache
 def _base(os_dir: str) -> bytes:
-    if shutil.which("gcc") is None or shutil.which("objcopy") is None:
-        pytest.skip("elfgen needs gcc and binutils")
-    spec = importlib.util.spec_from_file_location("toolsfix_test_elfgen", SAMPLES / "elfgen.py")
-    assert spec is not None and spec.loader is not None
-    module = sys.modules.get(spec.name)
-    if module is None:
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[spec.name] = module
-        spec.loader.exec_module(module)
-    data = module.build_driver("vmxnet3s", os_dir, "9.9.2", "2496486")
-    assert isinstance(data, bytes)
-    return data
+    return driver("vmxnet3s", os_dir, "9.9.2", "2496486")
 
 
 def _check(data: bytes, engine: str) -> None:

@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import copy
-import importlib.util
 import json
-import shutil
 import sys
-from functools import cache
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
+from samplelib import driver, elfgen
 
 from toolsfix import fpdb
 from toolsfix.errors import InputError
@@ -33,29 +30,12 @@ SAMPLES = REPO / "vendor-samples"
 SCHEMA = REPO / "toolsfix" / "schemas" / "fingerprint-record.schema.json"
 
 
-@cache
-def _elfgen() -> ModuleType:
-    if shutil.which("gcc") is None or shutil.which("objcopy") is None:
-        pytest.skip("elfgen needs gcc and binutils")
-    spec = importlib.util.spec_from_file_location("toolsfix_test_elfgen", SAMPLES / "elfgen.py")
-    assert spec is not None and spec.loader is not None
-    module = sys.modules.get(spec.name)
-    if module is None:
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[spec.name] = module
-        spec.loader.exec_module(module)
-    return module
 
 
-@cache
-def driver(module: str, os_dir: str, version: str = "9.2.2", build: str = "893683") -> bytes:
-    data = _elfgen().build_driver(module, os_dir, version, build)
-    assert isinstance(data, bytes)
-    return data
 
 
 def linux_ko(name: str) -> bytes:
-    data = _elfgen().build_linux_ko(name)
+    data = elfgen().build_linux_ko(name)
     assert isinstance(data, bytes)
     return data
 

@@ -6,18 +6,15 @@ same build may ever be called ``exact`` or ``code-identical``.
 
 from __future__ import annotations
 
-import importlib.util
 import itertools
 import json
 import shutil
 import subprocess
-import sys
 from dataclasses import replace
-from functools import cache
 from pathlib import Path
-from types import ModuleType
 
 import pytest
+from samplelib import driver, elfgen
 
 from toolsfix.fingerprint import DriverFingerprint, fingerprint_bytes
 from toolsfix.fpdb import FingerprintDB, Record, learn
@@ -30,25 +27,8 @@ RELEASES = (("8.6.0", "425873"), ("9.2.2", "893683"), ("9.9.2", "2496486"),
 STRONG = ("exact", "code-identical")
 
 
-@cache
-def _elfgen() -> ModuleType:
-    if shutil.which("gcc") is None or shutil.which("objcopy") is None:
-        pytest.skip("elfgen needs gcc and binutils")
-    spec = importlib.util.spec_from_file_location("toolsfix_test_elfgen", SAMPLES / "elfgen.py")
-    assert spec is not None and spec.loader is not None
-    module = sys.modules.get(spec.name)
-    if module is None:
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[spec.name] = module
-        spec.loader.exec_module(module)
-    return module
 
 
-@cache
-def driver(module: str, os_dir: str, version: str, build: str, variant: str = "") -> bytes:
-    data = _elfgen().build_driver(module, os_dir, version, build, variant=variant)
-    assert isinstance(data, bytes)
-    return data
 
 
 def fp_of(*args: str) -> DriverFingerprint:
@@ -229,12 +209,12 @@ def _strip_all(data: bytes, tmp_path: Path) -> bytes:
 
 
 def test_false_positive_corpus(db: FingerprintDB, tmp_path: Path) -> None:
-    elfgen = _elfgen()
+    gen = elfgen()
     known = driver("vmxnet3s", "11_64", "9.9.2", "2496486")
     corpus = {
-        "userland .o": elfgen.build_userland_object("hello"),
-        "linux .ko": elfgen.build_linux_ko("vmxnet3"),
-        "linux .ko with a copied identity": elfgen.build_linux_ko(
+        "userland .o": gen.build_userland_object("hello"),
+        "linux .ko": gen.build_linux_ko("vmxnet3"),
+        "linux .ko with a copied identity": gen.build_linux_ko(
             "decoy", identity="VMware EtherAdapter v3 b893683"
         ),
         "strip --strip-unneeded copy": driver("vmxnet3s", "11_64", "9.9.2", "2496486", "stripped"),
