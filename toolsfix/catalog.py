@@ -75,9 +75,14 @@ def finding(
     subject: Optional[str] = None,
     confidence: Optional[str] = None,
     severity: Optional[Severity] = None,
+    commands: Iterable[str] = (),
     **remedy_args: object,
 ) -> Finding:
-    """Build a Finding whose category, title and remedy come from the catalog."""
+    """Build a Finding whose category, title and remedy come from the catalog.
+
+    ``commands`` are the concrete fix commands for this instance of the problem (the catalog
+    remedy is prose for humans; the commands are what ``toolsfix remedy`` puts in a script).
+    """
     s = spec(check_id)
     remedy = string.Formatter().vformat(
         s.remedy, (), _Lenient({k: str(v) for k, v in remedy_args.items()})
@@ -92,4 +97,5 @@ def finding(
         evidence=tuple(evidence),
         subject=subject,
         confidence=confidence,
+        commands=tuple(commands),
     )

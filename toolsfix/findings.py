@@ -75,6 +75,10 @@ class Finding:
     evidence: tuple[Evidence, ...] = ()
     subject: Optional[str] = None
     confidence: Optional[str] = None
+    # Concrete shell commands that fix this finding, in order (``toolsfix remedy`` renders
+    # them into a reviewable script). Entries starting with ``#`` are comments: notes such as
+    # "needs a reboot", or ``# MANUAL:`` steps that cannot be derived automatically.
+    commands: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -90,6 +94,8 @@ class Finding:
             out["subject"] = self.subject
         if self.confidence is not None:
             out["confidence"] = self.confidence
+        if self.commands:
+            out["commands"] = list(self.commands)
         return out
 
 

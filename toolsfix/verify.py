@@ -234,11 +234,7 @@ def _network(
         skipped.extend(s)
     if options.esxi_settings is not None:
         settings = esxi.parse_esxi_settings_file(options.esxi_settings)
-        routes = None
-        if facts.ip_forward.available:
-            routes = facts.ip_forward.value == 1
-        elif facts.ip_forward_boot.available:
-            routes = facts.ip_forward_boot.value == 1
+        routes = linux.guest_forwards(facts)
         f, s = esxi.check_esxi(settings, guest_routes=routes)
         findings.extend(f)
         skipped.extend(s)
