@@ -6,6 +6,7 @@ Assembles the pipeline source -> inventory -> configurator analysis -> (sandboxe
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional
@@ -90,10 +91,14 @@ def analyse_configurator(data: bytes, path: str, options: ScanOptions) -> Config
 
 
 def configurator_findings(
-    result: ConfiguratorResult, source_text: str, target: str, inv: Optional[Inventory]
+    result: ConfiguratorResult,
+    source_text: str,
+    target: str,
+    inv: Optional[Inventory],
+    commands: Sequence[str] = (),
 ) -> tuple[list[Finding], list[Skipped]]:
     a = result.analysis
-    found = checks.selection_findings(a, source_text, target)
+    found = checks.selection_findings(a, source_text, target, commands)
     ex_findings, skipped = checks.execution_findings(a, result.execution, result.modules)
     found.extend(ex_findings)
     if inv is not None:

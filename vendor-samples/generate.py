@@ -998,6 +998,7 @@ def generate(out: Path) -> list[Path]:
         script.write_bytes(tree["bin/vmware-config-tools.pl"].data)
         script.chmod(0o755)
         written.append(script)
+    written += importlib.import_module("roots").generate(out)  # roots/, bundles/, fingerprints
     files = {rel: hashlib.sha256(p.read_bytes()).hexdigest()
              for rel, p in sorted(_relative_files(out).items())}
     meta = {"synthetic": True, "elfgen_toolchain": drivers.toolchain(), "sha256": files}
@@ -1074,6 +1075,7 @@ def main(argv: Optional[list[str]] = None) -> int:
         with tempfile.TemporaryDirectory() as tmp:
             generate(Path(tmp))
             problems, notes = compare(Path(tmp), out)
+            problems += importlib.import_module("roots").compare(Path(tmp), out)
         for note in notes:
             print("note: " + note)
         for problem in problems[:MAX_LISTED]:

@@ -7,7 +7,7 @@ the configurator installed in a guest's BINDIR.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Optional
 
 from toolsfix import installer
@@ -31,8 +31,14 @@ def _excerpt(source: str, line: Optional[int]) -> str:
     return lines[line - 1].rstrip("\r") if 0 < line <= len(lines) else ""
 
 
-def selection_findings(a: Analysis, source: str, target: str) -> list[Finding]:
-    """The configurator's own state: buggy, hand-patched, unrecognised, damaged."""
+def selection_findings(
+    a: Analysis, source: str, target: str, commands: Sequence[str] = ()
+) -> list[Finding]:
+    """The configurator's own state: buggy, hand-patched, unrecognised, damaged.
+
+    ``commands`` are the remedy commands for a fixable state (``verify`` knows them for an
+    installed guest: patch, then re-run the configurator).
+    """
     out: list[Finding] = []
     ev_cap = _line_evidence(a, a.current_minor_line, _excerpt(source, a.current_minor_line))
     ev_cmp = (
@@ -50,6 +56,7 @@ def selection_findings(a: Analysis, source: str, target: str) -> list[Finding]:
                 evidence=evidence,
                 subject=a.path,
                 target=target,
+                commands=commands,
             )
         )
     elif a.selection_bug == installer.HAND_PATCHED:
@@ -61,6 +68,7 @@ def selection_findings(a: Analysis, source: str, target: str) -> list[Finding]:
                 evidence=evidence,
                 subject=a.path,
                 target=target,
+                commands=commands,
             )
         )
     elif a.selection_bug == installer.UNKNOWN:

@@ -40,6 +40,11 @@ class DriverContext:
     def rerun(self) -> str:
         return f"{self.bindir.rstrip('/')}/vmware-config-tools.pl -d"
 
+    @property
+    def reinstall_commands(self) -> tuple[str, ...]:
+        """On the guest: fix the installed configurator, then let it copy the right builds."""
+        return ("toolsfix patch --root /", self.rerun)
+
 
 def _expected_dir(ctx: DriverContext, d: InstalledDriver) -> Optional[str]:
     if ctx.expected_family is None:
@@ -92,6 +97,7 @@ def _build_match(d: InstalledDriver, ctx: DriverContext) -> list[Finding]:
             evidence=[e for e in (d.evidence,) if e is not None],
             subject=d.path,
             confidence=d.rung,
+            commands=ctx.reinstall_commands,
             root=ctx.root_label,
             rerun=ctx.rerun,
             expected=expected,
@@ -174,6 +180,7 @@ def _journal(d: InstalledDriver, ctx: DriverContext) -> list[Finding]:
                 Evidence(path=d.path, detail=f"mtime {actual}"),
             ],
             subject=d.path,
+            commands=(ctx.rerun,),
             rerun=ctx.rerun,
         )
     ]
@@ -205,6 +212,7 @@ def _missing(drivers: Sequence[InstalledDriver], ctx: DriverContext) -> list[Fin
                     f"{d.path} is missing while the other {module} build is installed",
                     evidence=[Evidence(path=d.path, detail="absent")],
                     subject=d.path,
+                    commands=ctx.reinstall_commands,
                     rerun=ctx.rerun,
                     expected=expected,
                     path=d.path,
