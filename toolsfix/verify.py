@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 from toolsfix import installer
-from toolsfix.checks.drivers import DriverContext, check_drivers
+from toolsfix.checks.drivers import CONF_PATH, DriverContext, check_drivers
 from toolsfix.errors import InputError
 from toolsfix.findings import Evidence, Finding, Report, Skipped
 from toolsfix.guest.capture_api import Capture
@@ -207,6 +207,8 @@ def verify_capture(capture: Capture, options: VerifyOptions, target: str) -> Rep
             listings=listings,
             libdir=libdir,
             bindir=bindir,
+            conf=capture.read_file(CONF_PATH),
+            shipped_confs=_shipped_confs(capture, libdir),
         )
         found, skip = check_drivers(drivers, ctx)
         findings.extend(found)
@@ -218,6 +220,16 @@ def verify_capture(capture: Capture, options: VerifyOptions, target: str) -> Rep
     findings.extend(net_findings)
     skipped.extend(net_skipped)
     return Report("verify", target, tuple(findings), tuple(skipped), facts_out)
+
+
+def _shipped_confs(capture: Capture, libdir: str) -> dict[str, bytes]:
+    base = f"{libdir.rstrip('/')}/modules/binary"
+    out: dict[str, bytes] = {}
+    for d in capture.list_dir(base) or []:
+        data = capture.read_file(f"{base}/{d}/vmxnet3s.conf")
+        if data is not None:
+            out[d] = data
+    return out
 
 
 GUEST_OF_FAMILY = {"10": "solaris-10", "11": "solaris-11.1", "2009.06": "opensolaris-2009.06"}

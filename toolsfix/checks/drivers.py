@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Optional
 
 from toolsfix.catalog import finding
@@ -35,6 +35,8 @@ class DriverContext:
     listings: Mapping[str, Sequence[str]]  # /kernel/drv, /kernel/drv/amd64 -> entries
     libdir: str
     bindir: str
+    conf: Optional[bytes] = None  # /kernel/drv/vmxnet3s.conf as installed
+    shipped_confs: Mapping[str, bytes] = field(default_factory=dict)  # LIBDIR dir -> conf
 
     @property
     def rerun(self) -> str:
@@ -67,6 +69,7 @@ def check_drivers(
         out.extend(_journal(d, ctx))
     out.extend(_missing(drivers, ctx))
     out.extend(_leftovers(ctx))
+    out.extend(_conf_origin(ctx))
     if ctx.install_db is None and present:
         d = present[0]
         out.append(
@@ -84,7 +87,7 @@ def check_drivers(
 
 
 def _build_match(d: InstalledDriver, ctx: DriverContext) -> list[Finding]:
-    if d.rung not in CONFIDENT or d.os_dir is None or d.expected_os_dir is None:
+    if d.rung not in CONFIDENT or d.os_dir is None or ctx.expected_family is None:
         return []
     if d.build_family == ctx.expected_family:
         return []
@@ -240,3 +243,35 @@ def _leftovers(ctx: DriverContext) -> list[Finding]:
                 )
             )
     return out
+
+
+CONF_PATH = "/kernel/drv/vmxnet3s.conf"
+
+
+def _conf_origin(ctx: DriverContext) -> list[Finding]:
+    """The conf is copied from the 32-bit build directory; one from another OS's directory is
+    the bug's footprint too. Only a byte-identical match counts: a locally edited conf (say
+    EnableLSO=0) matches no directory and is not flagged."""
+    if ctx.conf is None or ctx.expected_family is None or not ctx.shipped_confs:
+        return []
+    expected = ctx.shipped_confs.get(ctx.expected_family)
+    if expected is None or expected == ctx.conf:
+        return []
+    origins = sorted(d for d, data in ctx.shipped_confs.items() if data == ctx.conf)
+    if not origins:
+        return []
+    base = f"{ctx.libdir.rstrip('/')}/modules/binary"
+    return [
+        finding(
+            "TF206",
+            f"{CONF_PATH} is the conf shipped in {', '.join(origins)}, not the one of "
+            f"{ctx.expected_family}",
+            evidence=[
+                Evidence(path=CONF_PATH, detail=f"identical to {base}/{origins[0]}/vmxnet3s.conf"),
+                Evidence(path=f"{base}/{ctx.expected_family}/vmxnet3s.conf", detail="differs"),
+            ],
+            subject=CONF_PATH,
+            expected=f"{base}/{ctx.expected_family}/vmxnet3s.conf",
+            path=CONF_PATH,
+        )
+    ]
