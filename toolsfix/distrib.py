@@ -208,7 +208,7 @@ def gunzip_stream(raw: IO[bytes]) -> Any:
         import gzip
 
         return gzip.GzipFile(fileobj=raw, mode="rb")
-    return igzip.IGzipFile(fileobj=raw, mode="rb")
+    return igzip.IGzipFile(fileobj=raw, mode="rb")  # type: ignore[no-untyped-call]
 
 
 def iter_tar(fileobj: IO[bytes], want: Want, label: str) -> Iterator[Entry]:
