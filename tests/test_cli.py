@@ -19,8 +19,16 @@ TARBALL = SAMPLES / "archives" / "vmware-solaris-tools-9.2.2.tar.gz"
 FIXED = SAMPLES / "archives" / "vmware-solaris-tools-9.9.2.tar.gz"
 
 
+def runner() -> CliRunner:
+    """Separate stderr on click 8.0/8.1 (mix_stderr) and 8.2+ (always separate)."""
+    try:
+        return CliRunner(mix_stderr=False)  # type: ignore[call-arg]
+    except TypeError:
+        return CliRunner()
+
+
 def run(*args: str) -> tuple[int, str, str]:
-    result = CliRunner().invoke(cli, list(args), catch_exceptions=False)
+    result = runner().invoke(cli, list(args), catch_exceptions=False)
     return result.exit_code, result.stdout, result.stderr
 
 
@@ -178,3 +186,15 @@ def test_module_entry_point() -> None:
         [sys.executable, "-m", "toolsfix", "--version"], capture_output=True, check=False
     )
     assert proc.returncode == 0 and b"toolsfix" in proc.stdout
+
+
+def test_patch_check_reports_without_writing(tmp_path: Path) -> None:
+    d = tmp_path / "d"
+    shutil.copytree(SAMPLES / "distribs" / "9.2.2", d)
+    cfg = d / "vmware-tools-distrib" / "bin" / "vmware-config-tools.pl"
+    before = cfg.read_bytes()
+    code, out, _ = run("patch", str(d), "--check", "--no-exec")
+    assert code == 1 and "would-patch" in out
+    assert cfg.read_bytes() == before
+    code, _, _ = run("patch", str(SAMPLES / "distribs" / "9.9.2"), "--check", "--no-exec")
+    assert code == 0

@@ -245,7 +245,7 @@ def run_guest(script: Path, guest: Guest) -> dict[str, tuple[str, list[str]]]:
 @pytest.mark.parametrize("variant", sorted(VARIANTS))
 def test_configurator_picks_documented_directories(variant: str, tmp_path: Path) -> None:
     script = tmp_path / "harness.pl"
-    script.write_text(harness(variant), encoding="ascii", newline="")
+    script.write_bytes(harness(variant).encode("ascii"))
     exp = VARIANTS[variant]
     for guest in GUESTS:
         got = run_guest(script, guest)

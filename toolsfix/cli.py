@@ -192,6 +192,12 @@ def scan(path: Path, no_exec: bool, perl_timeout: float, out: OutputOptions) -> 
 )
 @click.option("--dry-run", is_flag=True, help="Print the unified diff; write nothing.")
 @click.option(
+    "--check",
+    "check_only",
+    is_flag=True,
+    help="Only report whether a patch is needed: exit 1 if it is, 0 if not.",
+)
+@click.option(
     "--force",
     is_flag=True,
     help="Patch unrecognised or damaged variants, or distribs without Solaris 11 builds.",
@@ -205,6 +211,7 @@ def patch(
     root: Optional[Path],
     output: Optional[Path],
     dry_run: bool,
+    check_only: bool,
     force: bool,
     no_exec: bool,
     fmt: str,
@@ -218,6 +225,7 @@ def patch(
     \b
     Examples:
       toolsfix patch vmware-tools-distrib --dry-run
+      toolsfix patch vmware-tools-distrib --check   # exit 1 when a patch is needed
       toolsfix patch vmware-tools-distrib
       toolsfix patch vmware-solaris-tools.tar.gz --output fixed.tar.gz
       toolsfix patch --root /        # on a guest where Tools is already installed
@@ -226,12 +234,21 @@ def patch(
 
     def body() -> int:
         outcome = run_patch(
-            path, root=root, output=output, dry_run=dry_run, force=force, run_perl=not no_exec
+            path,
+            root=root,
+            output=output,
+            dry_run=dry_run or check_only,
+            force=force,
+            run_perl=not no_exec,
         )
+        if check_only:
+            outcome = dataclasses.replace(outcome, diff="")
         if fmt == "json":
             click.echo(json.dumps(dataclasses.asdict(outcome), indent=2))
         else:
             click.echo(_outcome_text(outcome), nl=False)
+        if check_only and outcome.action == "would-patch":
+            return int(ExitCode.FINDINGS)
         return int(ExitCode.OK)
 
     run(body)
