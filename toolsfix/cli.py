@@ -92,6 +92,22 @@ def output_options(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+db_dirs_option = click.option(
+    "--db",
+    "db_dirs",
+    multiple=True,
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Extra fingerprint database directory (repeatable); shipped and user DBs always load.",
+)
+
+
+def load_fingerprint_db(extra: Sequence[Path]) -> Any:
+    """Shipped records, then the user's, then every --db directory."""
+    from toolsfix.fpdb import default_db_dirs, load_db
+
+    return load_db([*default_db_dirs(), *extra])
+
+
 def emit(report: Report, out: OutputOptions) -> int:
     """Render to stdout and files; return the exit code the findings call for."""
     click.echo(renderer(out.fmt).render(report), nl=False)
@@ -269,13 +285,7 @@ def patch(
     help="A bundle written by the collector (directory, .tar or .tar.gz).",
 )
 @click.option("--live", is_flag=True, help="This running system (read-only commands only).")
-@click.option(
-    "--db",
-    "db_dirs",
-    multiple=True,
-    type=click.Path(path_type=Path, file_okay=False),
-    help="Extra fingerprint database directory (repeatable).",
-)
+@db_dirs_option
 @click.option(
     "--esxi-settings",
     type=click.Path(path_type=Path),
@@ -314,13 +324,7 @@ def verify(
 
 @cli.command(epilog=EXIT_CODES)
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option(
-    "--db",
-    "db_dirs",
-    multiple=True,
-    type=click.Path(path_type=Path, file_okay=False),
-    help="Extra fingerprint database directory (repeatable).",
-)
+@db_dirs_option
 @click.option(
     "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
 )
@@ -335,11 +339,10 @@ def fingerprint(files: tuple[Path, ...], db_dirs: tuple[Path, ...], fmt: str) ->
       toolsfix fingerprint --db ./mydb --format json suspicious.o
     """
     from toolsfix.fingerprint import fingerprint_bytes
-    from toolsfix.fpdb import default_db_dirs, load_db
     from toolsfix.identify import identify
 
     def body() -> int:
-        db = load_db([*default_db_dirs(), *db_dirs])
+        db = load_fingerprint_db(db_dirs)
         results = []
         for path in files:
             try:
@@ -421,13 +424,11 @@ def fingerprints_learn(source: Path, db_dir: Optional[Path]) -> None:
 
 
 @fingerprints.command("list")
-@click.option("--db", "db_dirs", multiple=True, type=click.Path(path_type=Path, file_okay=False))
+@db_dirs_option
 def fingerprints_list(db_dirs: tuple[Path, ...]) -> None:
     """List known builds (shipped, user and --db databases)."""
-    from toolsfix.fpdb import default_db_dirs, load_db
-
     def body() -> int:
-        db = load_db([*default_db_dirs(), *db_dirs])
+        db = load_fingerprint_db(db_dirs)
         for r in sorted(db, key=lambda r: (r.tools_version or "", r.os_dir, r.module)):
             tag = " [synthetic]" if r.synthetic else ""
             click.echo(
@@ -442,13 +443,11 @@ def fingerprints_list(db_dirs: tuple[Path, ...]) -> None:
 
 @fingerprints.command("show")
 @click.argument("sha256_prefix")
-@click.option("--db", "db_dirs", multiple=True, type=click.Path(path_type=Path, file_okay=False))
+@db_dirs_option
 def fingerprints_show(sha256_prefix: str, db_dirs: tuple[Path, ...]) -> None:
     """Show the full records whose sha256 starts with SHA256_PREFIX."""
-    from toolsfix.fpdb import default_db_dirs, load_db
-
     def body() -> int:
-        db = load_db([*default_db_dirs(), *db_dirs])
+        db = load_fingerprint_db(db_dirs)
         hits = [r.to_dict() for r in db if r.sha256.startswith(sha256_prefix.lower())]
         if not hits:
             raise ToolsfixError(f"no record with sha256 starting {sha256_prefix}", ExitCode.INPUT)
