@@ -102,10 +102,9 @@ db_dirs_option = click.option(
 
 
 def load_fingerprint_db(extra: Sequence[Path]) -> Any:
-    """Shipped records, then the user's, then every --db directory."""
-    from toolsfix.fpdb import default_db_dirs, load_db
+    from toolsfix.fpdb import load_all
 
-    return load_db([*default_db_dirs(), *extra])
+    return load_all(extra)
 
 
 def emit(report: Report, out: OutputOptions) -> int:

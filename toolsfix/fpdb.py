@@ -515,3 +515,8 @@ def save_records(db_dir: Path, records: Iterable[Record]) -> list[Path]:
             raise InputError(f"{path}: cannot write ({exc.strerror or exc})") from None
         written.append(path)
     return written
+
+
+def load_all(extra: Sequence[Path] = ()) -> FingerprintDB:
+    """The database every command uses: shipped records, the user's, then ``--db`` dirs."""
+    return load_db([*default_db_dirs(), *extra])

@@ -180,13 +180,13 @@ def verify_capture(capture: Capture, options: VerifyOptions, target: str) -> Rep
     drivers: list[InstalledDriver] = []
     identifications: list[dict[str, Any]] = []
     if solaris or any(capture.read_file(f"{loc}/vmxnet3s") for loc, _ in LOCATIONS):
-        from toolsfix.fpdb import default_db_dirs, load_db
+        from toolsfix.fpdb import load_all
 
         version = configurator["version"] if configurator else None
         build = configurator["build"] if configurator else None
         dbs: list[tuple[str, Any]] = [
             (f"guest {libdir}/modules/binary", _local_db(capture, libdir, version, build)),
-            ("fingerprint database", load_db([*default_db_dirs(), *options.db_dirs])),
+            ("fingerprint database", load_all(options.db_dirs)),
         ]
         for module in DRIVER_MODULES:
             for loc, arch in LOCATIONS:
