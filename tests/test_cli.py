@@ -198,3 +198,11 @@ def test_patch_check_reports_without_writing(tmp_path: Path) -> None:
     assert cfg.read_bytes() == before
     code, _, _ = run("patch", str(SAMPLES / "distribs" / "9.9.2"), "--check", "--no-exec")
     assert code == 0
+
+
+@pytest.mark.parametrize("release", ["9.2.2", "10.3.10"])
+def test_scanning_the_installer_points_at_the_configurator(release: str) -> None:
+    installer = SAMPLES / "distribs" / release / "vmware-tools-distrib" / "vmware-install.pl"
+    code, out, _ = run("scan", str(installer), "--no-exec")
+    assert code == 1
+    assert "TF103" in out and "bin/vmware-config-tools.pl" in out

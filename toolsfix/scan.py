@@ -18,6 +18,7 @@ from toolsfix.distrib import CONFIGURATOR, Inventory, inventory, open_source
 from toolsfix.findings import Evidence, Finding, Report, Skipped
 from toolsfix.installer import Analysis
 from toolsfix.perl import Execution, execute
+from toolsfix.perltext import find_sub, lex
 
 
 @dataclass(frozen=True)
@@ -79,6 +80,18 @@ def modules_of(a: Analysis) -> tuple[str, ...]:
     return found or installer.CONFIGURED_MODULES
 
 
+def package_manager_line(data: bytes) -> Optional[tuple[int, str]]:
+    """Where a script shows it is vmware-install.pl (or its 10.x sh wrapper), not the
+    configurator: (line, text), or None."""
+    text = installer.decode(data)
+    if find_sub(lex(text), installer.FUNCTION) is not None:
+        return None
+    for number, line in enumerate(text.splitlines()[:200], 1):
+        if "Tar package manager" in line or "vmware-install.real.pl" in line:
+            return number, line.strip()
+    return None
+
+
 def analyse_configurator(data: bytes, path: str, options: ScanOptions) -> ConfiguratorResult:
     analysis = installer.analyse_bytes(data, path=path)
     modules = modules_of(analysis)
@@ -130,6 +143,20 @@ def scan(path: Path, options: ScanOptions = ScanOptions()) -> Report:
         facts["configurator"] = None
         return Report("scan", target, tuple(findings), tuple(skipped), facts)
     label = CONFIGURATOR if source.kind != "script" else str(path)
+    installer_line = package_manager_line(data) if source.kind == "script" else None
+    if installer_line is not None:
+        # vmware-install.pl only *mentions* the function: patching it fixes nothing.
+        findings.append(
+            finding(
+                "TF103",
+                f"{target} is the tar package manager (vmware-install.pl), not the "
+                f"configurator: the driver selection lives in {CONFIGURATOR}",
+                evidence=[Evidence(path=target, line=installer_line[0], excerpt=installer_line[1])],
+                subject=target,
+            )
+        )
+        facts["configurator"] = None
+        return Report("scan", target, tuple(findings), tuple(skipped), facts)
     result = analyse_configurator(data, label, options)
     facts["configurator"] = result.to_dict()
     text = installer.decode(data)
