@@ -206,3 +206,12 @@ def test_scanning_the_installer_points_at_the_configurator(release: str) -> None
     code, out, _ = run("scan", str(installer), "--no-exec")
     assert code == 1
     assert "TF103" in out and "bin/vmware-config-tools.pl" in out
+
+
+def test_fingerprint_workers_give_the_same_answers() -> None:
+    files = sorted(str(p) for p in (SAMPLES / "distribs").rglob("vmxnet3s"))
+    files = (files * (70 // len(files) + 1))[:70]
+    one = json.loads(run("fingerprint", "-j", "1", "--format", "json", *files)[1])
+    two = json.loads(run("fingerprint", "-j", "2", "--format", "json", *files)[1])
+    assert one == two
+    assert len(one["results"]) == 70

@@ -327,7 +327,15 @@ def verify(
 @click.option(
     "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
 )
-def fingerprint(files: tuple[Path, ...], db_dirs: tuple[Path, ...], fmt: str) -> None:
+@click.option(
+    "-j",
+    "--jobs",
+    type=click.IntRange(0, 64),
+    default=0,
+    show_default=True,
+    help="Worker processes for many files (0 = up to 2; batches under 64 files stay in-process).",
+)
+def fingerprint(files: tuple[Path, ...], db_dirs: tuple[Path, ...], fmt: str, jobs: int) -> None:
     """Identify driver objects: exact, code-identical, nearest or unknown.
 
     A file under .../amd64/ is checked against 64-bit expectations.
@@ -337,21 +345,16 @@ def fingerprint(files: tuple[Path, ...], db_dirs: tuple[Path, ...], fmt: str) ->
       toolsfix fingerprint /kernel/drv/vmxnet3s /kernel/drv/amd64/vmxnet3s
       toolsfix fingerprint --db ./mydb --format json suspicious.o
     """
-    from toolsfix.fingerprint import fingerprint_bytes
+    from toolsfix.fingerprint import fingerprint_files
     from toolsfix.identify import identify
 
     def body() -> int:
         db = load_fingerprint_db(db_dirs)
+        workers = jobs if jobs > 0 else min(2, os.cpu_count() or 1)
         results = []
-        for path in files:
-            try:
-                data = path.read_bytes()
-            except OSError as exc:
-                raise ToolsfixError(
-                    f"{path}: cannot read: {exc.strerror}", ExitCode.INPUT
-                ) from None
+        for path, fp in zip(files, fingerprint_files(files, jobs=workers)):
             location = "amd64" if "amd64" in path.parts else None
-            ident = identify(fingerprint_bytes(data, name=str(path)), db, location_arch=location)
+            ident = identify(fp, db, location_arch=location)
             score = (
                 ident.candidates[0].score if ident.rung == "nearest" and ident.candidates else None
             )
@@ -426,6 +429,7 @@ def fingerprints_learn(source: Path, db_dir: Optional[Path]) -> None:
 @db_dirs_option
 def fingerprints_list(db_dirs: tuple[Path, ...]) -> None:
     """List known builds (shipped, user and --db databases)."""
+
     def body() -> int:
         db = load_fingerprint_db(db_dirs)
         for r in sorted(db, key=lambda r: (r.tools_version or "", r.os_dir, r.module)):
@@ -445,6 +449,7 @@ def fingerprints_list(db_dirs: tuple[Path, ...]) -> None:
 @db_dirs_option
 def fingerprints_show(sha256_prefix: str, db_dirs: tuple[Path, ...]) -> None:
     """Show the full records whose sha256 starts with SHA256_PREFIX."""
+
     def body() -> int:
         db = load_fingerprint_db(db_dirs)
         hits = [r.to_dict() for r in db if r.sha256.startswith(sha256_prefix.lower())]
