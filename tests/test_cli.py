@@ -215,3 +215,11 @@ def test_fingerprint_workers_give_the_same_answers() -> None:
     two = json.loads(run("fingerprint", "-j", "2", "--format", "json", *files)[1])
     assert one == two
     assert len(one["results"]) == 70
+
+
+def test_remedy_straight_from_a_bundle() -> None:
+    code, script, _ = run("remedy", "--bundle", str(SAMPLES / "bundles" / "linux-router-lro"))
+    assert code == 0
+    assert "ethtool -K eth0 lro off" in script
+    code, _, err = run("remedy")
+    assert code == 2 and "exactly one" in err

@@ -483,23 +483,47 @@ def collector() -> None:
     run(body)
 
 
-@cli.command()
-@click.argument("report", type=click.Path(path_type=Path, dir_okay=False))
-def remedy(report: Path) -> None:
-    """Print a reviewable shell script of the remedies in a saved JSON report. Runs nothing.
+@cli.command(epilog=EXIT_CODES)
+@click.argument("report", type=click.Path(path_type=Path, dir_okay=False), required=False)
+@click.option("--root", type=click.Path(path_type=Path), help="Verify this image root first.")
+@click.option("--bundle", type=click.Path(path_type=Path), help="Verify this bundle first.")
+@click.option("--live", is_flag=True, help="Verify this running system first.")
+@db_dirs_option
+def remedy(
+    report: Optional[Path],
+    root: Optional[Path],
+    bundle: Optional[Path],
+    live: bool,
+    db_dirs: tuple[Path, ...],
+) -> None:
+    """Print a reviewable shell script of the remedies for a verify run. Runs nothing.
+
+    Give a saved `verify --format json` REPORT, or a source to verify now.
 
     \b
     Examples:
       toolsfix verify --root /mnt/t --format json > report.json; toolsfix remedy report.json
+      toolsfix remedy --bundle guest42.tar.gz > fix-guest42.sh
     """
-    from toolsfix.remedy import remedy_from_report_json
+    from toolsfix.remedy import remedy_from_report_json, render_remedy_script
 
     def body() -> int:
-        try:
-            text = report.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise ToolsfixError(f"{report}: cannot read: {exc.strerror}", ExitCode.INPUT) from None
-        click.echo(remedy_from_report_json(text), nl=False)
+        if report is not None:
+            if root is not None or bundle is not None or live:
+                raise ToolsfixError("give a REPORT or a source, not both", ExitCode.USAGE)
+            try:
+                text = report.read_text(encoding="utf-8")
+            except OSError as exc:
+                raise ToolsfixError(
+                    f"{report}: cannot read: {exc.strerror}", ExitCode.INPUT
+                ) from None
+            click.echo(remedy_from_report_json(text), nl=False)
+            return int(ExitCode.OK)
+        from toolsfix.verify import VerifyOptions
+        from toolsfix.verify import verify as do_verify
+
+        result = do_verify(root=root, bundle=bundle, live=live, options=VerifyOptions(db_dirs))
+        click.echo(render_remedy_script(result.findings, target=result.target), nl=False)
         return int(ExitCode.OK)
 
     run(body)
