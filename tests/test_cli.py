@@ -223,3 +223,9 @@ def test_remedy_straight_from_a_bundle() -> None:
     assert "ethtool -K eth0 lro off" in script
     code, _, err = run("remedy")
     assert code == 2 and "exactly one" in err
+
+
+def test_verify_of_an_empty_tree_is_not_a_pass(tmp_path: Path) -> None:
+    code, _, err = run("verify", "--root", str(tmp_path))
+    assert code == 3
+    assert "nothing to verify" in err

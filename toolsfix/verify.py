@@ -216,6 +216,13 @@ def verify_capture(capture: Capture, options: VerifyOptions, target: str) -> Rep
     facts_out["drivers"] = [d.to_dict() for d in drivers if d.present or d.module == "vmxnet3s"]
     facts_out["identifications"] = identifications
 
+    known_os = facts.os_kind.available and facts.os_kind.value not in (None, "unknown")
+    if not known_os and db is None and configurator is None and not any(d.present for d in drivers):
+        # An empty or foreign tree must not pass as a clean guest.
+        raise InputError(
+            f"{target}: nothing to verify: no /etc/release or /etc/os-release, no install "
+            "database, no VMware Tools drivers (is this the root of a guest file system?)"
+        )
     net_findings, net_skipped = _network(facts, drivers, options)
     findings.extend(net_findings)
     skipped.extend(net_skipped)
