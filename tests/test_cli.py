@@ -229,3 +229,10 @@ def test_verify_of_an_empty_tree_is_not_a_pass(tmp_path: Path) -> None:
     code, _, err = run("verify", "--root", str(tmp_path))
     assert code == 3
     assert "nothing to verify" in err
+
+
+def test_scan_of_something_that_is_not_a_distrib_is_not_evaluable(tmp_path: Path) -> None:
+    (tmp_path / "README").write_text("hello\n")
+    code, _, err = run("scan", str(tmp_path))
+    assert code == 3
+    assert "not a VMware Tools distrib" in err

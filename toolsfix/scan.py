@@ -15,6 +15,7 @@ from toolsfix import installer
 from toolsfix.catalog import finding
 from toolsfix.checks import configurator as checks
 from toolsfix.distrib import CONFIGURATOR, Inventory, inventory, open_source
+from toolsfix.errors import InputError
 from toolsfix.findings import Evidence, Finding, Report, Skipped
 from toolsfix.installer import Analysis
 from toolsfix.perl import Execution, execute
@@ -131,6 +132,11 @@ def scan(path: Path, options: ScanOptions = ScanOptions()) -> Report:
     skipped: list[Skipped] = []
     facts: dict[str, Any] = {"distrib": inv.to_dict() if source.kind != "script" else None}
     data = inv.configurator
+    if data is None and not inv.drivers and not inv.scripts:
+        raise InputError(
+            f"{target}: not a VMware Tools distrib (no {CONFIGURATOR}, no installer, no "
+            f"lib/modules/binary builds among {inv.members} members)"
+        )
     if data is None:
         findings.append(
             finding(
