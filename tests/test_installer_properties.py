@@ -149,3 +149,44 @@ def test_refactors_are_unknown_never_fixed(edit: object, reason: str) -> None:
     assert a.selection_bug == installer.UNKNOWN
     assert reason in a.reason
     assert a.driver_dirs == {}
+
+
+IF_ELSE = """  if ($minor < $currentMinor) {
+    $osDir = $minor;
+  } else {
+    $osDir = $currentMinor;
+  }"""
+
+
+@pytest.mark.parametrize(
+    ("replacement", "state"),
+    [
+        ("  $osDir = ($minor < $currentMinor) ? $minor : $currentMinor;", installer.PRESENT),
+        ("  $osDir = $currentMinor > $minor ? $minor : $currentMinor;", installer.PRESENT),
+        ("  $osDir = min($minor, $currentMinor);", installer.PRESENT),
+        ("  $osDir = ($minor > $currentMinor) ? $minor : $currentMinor;", installer.HAND_PATCHED),
+        ("  $osDir = ($minor < $currentMinor) ? $currentMinor : $minor;", installer.HAND_PATCHED),
+    ],
+)
+def test_one_line_refactors_of_the_comparison(replacement: str, state: str) -> None:
+    assert IF_ELSE in TEXTS["9.2.2"]
+    text = TEXTS["9.2.2"].replace(IF_ELSE, replacement)
+    a = installer.analyse_text(text, path="x")
+    assert a.selection_bug == state, a.reason
+    if shutil.which("perl"):
+        ex = execute(text, modules=("vmxnet3s",))
+        assert ex.ran, ex.reason
+        for guest, modules in a.driver_dirs.items():
+            got = ex.driver_dirs(("vmxnet3s",))[guest]
+            assert (modules or {}).get("vmxnet3s") == (got or {}).get("vmxnet3s"), guest
+
+
+def test_patch_handles_a_cap_declared_without_my(tmp_path: Path) -> None:
+    from toolsfix.patcher import patch_file
+
+    text = TEXTS["9.2.2"].replace("my $currentMinor = 10;", "$currentMinor = 10;")
+    script = tmp_path / "cfg.pl"
+    script.write_text(text)
+    out = patch_file(script, run_perl=False)
+    assert out.action == "patched"
+    assert "  $currentMinor = 11;" in script.read_text()

@@ -202,8 +202,31 @@ def find_product(lines: Sequence[Line]) -> Optional[str]:
     return None
 
 
+_TOKEN = r"(\$\{?\w+\}?|\d+)"
+_TERNARY_RE = re.compile(
+    rf"\$osDir\s*=\s*\(?\s*{_TOKEN}\s*(<=|>=|==|!=|<|>)\s*{_TOKEN}\s*\)?\s*\?\s*{_TOKEN}"
+    rf"\s*:\s*{_TOKEN}\s*;"
+)
+_MINMAX_RE = re.compile(
+    rf"\$osDir\s*=\s*(?:List::Util::)?(min|max)\s*\(\s*{_TOKEN}\s*,\s*{_TOKEN}\s*\)\s*;"
+)
+
+
 def _find_comparison(body: Sequence[Line]) -> Optional[Comparison]:
-    """The if/else that assigns ``$osDir`` from the comparison with ``$currentMinor``."""
+    """Where ``$osDir`` is computed from ``$currentMinor``: the if/else VMware ships, or the
+    one-line refactors a maintainer might write (a ternary, ``min``/``max``)."""
+    for line in body:
+        if "currentMinor" not in line.code:
+            continue
+        t = _TERNARY_RE.search(line.code)
+        if t:
+            return Comparison(t.group(1), t.group(2), t.group(3), t.group(4), t.group(5),
+                              line.number)  # fmt: skip
+        mm = _MINMAX_RE.search(line.code)
+        if mm:
+            op = "<" if mm.group(1) == "min" else ">"
+            a, b = mm.group(2), mm.group(3)
+            return Comparison(a, op, b, a, b, line.number)
     for i, line in enumerate(body):
         m = _COND_RE.match(line.code)
         if not m or "currentMinor" not in line.code:
