@@ -55,6 +55,8 @@ def test_sample_is_classified_and_predicted(variant: str, path: Path) -> None:
     if HAVE_PERL:
         assert cfg["execution"]["ran"], cfg["execution"]
         assert cfg["execution"]["agrees_with_model"] is True
+    for f in doc["findings"]:
+        assert f["evidence"] and f["remedy"] and "\n" not in f["message"], f["id"]
     ids = sorted({f["id"] for f in doc["findings"]})
     if path.suffix == ".pl":
         # A lone script has no inventory: only the configurator's own findings apply.

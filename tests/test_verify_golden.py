@@ -52,6 +52,7 @@ def _check(doc: dict[str, Any], exp: dict[str, Any], extra: frozenset[str] = fro
     for f in doc["findings"]:
         assert f["evidence"], f["id"]
         assert f["remedy"], f["id"]
+        assert "\n" not in f["message"], f["id"]  # one line per finding
 
 
 @pytest.mark.parametrize("name", sorted(GOLDEN["roots"]))
