@@ -110,3 +110,9 @@ def test_missing_function_is_reported_not_raised() -> None:
     ex = execute("sub something_else { return 1 }\n")
     assert not ex.ran
     assert "not found" in ex.reason
+
+
+def test_only_fallbacks_the_code_calls_are_reported() -> None:
+    ex = execute(hostile("  my $x = 1;"), timeout=10)
+    assert ex.ran, ex.reason
+    assert all(name != "solaris_release" for name, _ in ex.stubbed)

@@ -11,6 +11,7 @@ memory and file-size limits and a wall-clock timeout.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import shutil
@@ -214,7 +215,15 @@ def execute(
             err = proc.stderr.decode("utf-8", "replace").strip().splitlines()
             return Execution(False, f"sandbox failed: {err[-1] if err else proc.returncode}")
         records = results.read_text(encoding="utf-8", errors="surrogateescape").splitlines()
-    return _parse(records, extracted.repaired_comments, proc.returncode)
+    result = _parse(records, extracted.repaired_comments, proc.returncode)
+    # Report a fallback the file lacks only if its code actually calls it.
+    source = "".join(src for _, src in extracted.subs)
+    used = tuple(
+        (name, why)
+        for name, why in result.stubbed
+        if why != "not defined in the file" or re.search(rf"\b{name}\s*\(", source)
+    )
+    return dataclasses.replace(result, stubbed=used)
 
 
 def _parse(records: list[str], repaired: int, returncode: int) -> Execution:
