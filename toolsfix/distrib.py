@@ -416,9 +416,6 @@ class Inventory:
     def solaris_builds(self) -> dict[tuple[str, str], DriverBuild]:
         return {(d.os_dir, d.module): d for d in self.drivers if d.layout == "solaris"}
 
-    def has_build(self, os_dir: str, module: str) -> bool:
-        return (os_dir, module) in self.solaris_builds()
-
     def layout(self) -> str:
         layouts = {d.layout for d in self.drivers}
         if "solaris" in layouts:
@@ -492,17 +489,6 @@ def inventory(source: Source, *, keep: Optional[Callable[[Entry], None]] = None)
     if isinstance(source, IsoSource):
         inv.inner = source.inner
     return inv
-
-
-def read_bytes(path: Path) -> bytes:
-    try:
-        return path.read_bytes()
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read: {exc.strerror}") from None
-
-
-def as_stream(data: bytes) -> IO[bytes]:
-    return io.BytesIO(data)
 
 
 @dataclass(frozen=True)

@@ -143,10 +143,3 @@ class Report:
 def sorted_findings(findings: Iterable[Finding]) -> list[Finding]:
     """Most severe first, then by id, so output is stable across runs."""
     return sorted(findings, key=lambda f: (-int(f.severity), f.id, f.subject or ""))
-
-
-def merge_facts(*parts: Mapping[str, Any]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for part in parts:
-        out.update(part)
-    return out

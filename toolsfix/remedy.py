@@ -26,7 +26,7 @@ from __future__ import annotations
 import json
 import re
 import textwrap
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any, Optional
 
 from toolsfix import __version__
@@ -219,14 +219,3 @@ def remedy_from_report_json(text: str) -> str:
     """The remedy script for a saved ``verify --format json`` report."""
     target, findings = findings_from_report_json(text)
     return render_remedy_script(findings, target=target)
-
-
-def unique_commands(findings: Iterable[Finding]) -> list[str]:
-    """Executable commands of ``findings`` in order, duplicates removed (for summaries)."""
-    seen: dict[str, None] = {}
-    for f in findings:
-        for cmd in f.commands:
-            c = cmd.strip()
-            if c and not c.startswith("#") and not _CONTROL.search(c):
-                seen.setdefault(c, None)
-    return list(seen)
