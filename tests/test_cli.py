@@ -236,3 +236,14 @@ def test_scan_of_something_that_is_not_a_distrib_is_not_evaluable(tmp_path: Path
     code, _, err = run("scan", str(tmp_path))
     assert code == 3
     assert "not a VMware Tools distrib" in err
+
+
+def test_fingerprint_json_scores_only_nearest() -> None:
+    tampered = SAMPLES / "roots" / "sol11.4-tampered" / "kernel" / "drv" / "amd64" / "vmxnet3s"
+    exact = (
+        SAMPLES / "distribs" / "10.3.10" / "vmware-tools-distrib/lib/modules/binary/11_64/vmxnet3s"
+    )
+    doc = json.loads(run("fingerprint", "--format", "json", str(tampered), str(exact))[1])
+    near, same = doc["results"]
+    assert near["rung"] == "nearest" and 0.6 <= near["score"] < 1.0
+    assert same["rung"] == "exact" and same["score"] is None

@@ -74,3 +74,15 @@ def test_learn_linux_layout(linux_tarball: Path) -> None:
         (kb, m) for kb in KBUILDS for m in ("vmxnet", "vmhgfs", "vmci")
     }
     assert all(r.layout == "linux" for r in records)
+
+
+def test_forward_reader_refuses_to_seek_back() -> None:
+    import io as _io
+
+    from toolsfix.distrib import ForwardReader
+
+    r = ForwardReader(_io.BytesIO(b"0123456789"))
+    assert r.read(4) == b"0123"
+    assert r.seek(6) == 6 and r.read(2) == b"67"
+    with pytest.raises(_io.UnsupportedOperation):
+        r.seek(2)

@@ -355,10 +355,7 @@ def fingerprint(files: tuple[Path, ...], db_dirs: tuple[Path, ...], fmt: str, jo
         for path, fp in zip(files, fingerprint_files(files, jobs=workers)):
             location = "amd64" if "amd64" in path.parts else None
             ident = identify(fp, db, location_arch=location)
-            score = (
-                ident.candidates[0].score if ident.rung == "nearest" and ident.candidates else None
-            )
-            results.append({"path": str(path), "score": score, **ident.to_dict()})
+            results.append({"path": str(path), **ident.to_dict()})
         if fmt == "json":
             click.echo(json.dumps({"schema_version": "1.0", "results": results}, indent=2))
         else:

@@ -152,6 +152,13 @@ class Identification:
     identity: Optional[str] = None
 
     @property
+    def score(self) -> Optional[float]:
+        """The similarity behind a ``nearest`` answer; hash rungs need no score."""
+        if self.rung == "nearest" and self.candidates:
+            return self.candidates[0].score
+        return None
+
+    @property
     def best(self) -> Optional[Candidate]:
         """The single candidate, or ``None`` when there is none or the answer is ambiguous."""
         if not self.candidates or self.ambiguous:
@@ -163,6 +170,7 @@ class Identification:
             "name": self.name,
             "sha256": self.sha256,
             "rung": self.rung,
+            "score": self.score,
             "ambiguous": self.ambiguous,
             "reason": self.reason,
             "identity": self.identity,
