@@ -13,7 +13,7 @@ from typing import Optional
 from toolsfix import installer
 from toolsfix.catalog import finding
 from toolsfix.distrib import SOLARIS_DIRS, Inventory
-from toolsfix.findings import Evidence, Finding, Severity, Skipped
+from toolsfix.findings import Evidence, Finding, Skipped
 from toolsfix.installer import Analysis, DirPair
 from toolsfix.perl import Execution
 
@@ -159,13 +159,12 @@ def crosscheck_findings(
         guests = sorted({g for gs in missing.values() for g in gs})
         out.append(
             finding(
-                "TF106",
+                "TF110",
                 f"the configurator would copy {len(paths)} build(s) the distrib does not ship "
                 f"(for {', '.join(guests)}): {', '.join(paths[:6])}"
                 + (" ..." if len(paths) > 6 else ""),
                 evidence=[Evidence(path=p, detail="absent from the distrib") for p in paths],
                 subject="lib/modules/binary",
-                severity=Severity.MEDIUM,
             )
         )
     unexpected = sorted(inv.binary_dirs - set(SOLARIS_DIRS))
