@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from typing import Optional
 
 from toolsfix.guest.capture_api import COMMANDS, Capture, CommandResult
-from toolsfix.guest.root import read_regular_file
+from toolsfix.safeio import read_regular_file
 
 DEFAULT_TIMEOUT = 10.0
 IF_PLACEHOLDER = "{if}"

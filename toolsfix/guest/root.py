@@ -16,45 +16,10 @@ from typing import Optional, Union
 
 from toolsfix.errors import InputError
 from toolsfix.guest.capture_api import Capture, CommandResult
+from toolsfix.safeio import read_regular_file
 
 # Same bound as the Linux kernel's symlink-follow limit: a loop ends instead of spinning.
 MAX_SYMLINKS = 40
-# Largest single file read: drivers are ~100 KiB, scripts far less; a multi-GB file in an
-# image is never what a check wants.
-MAX_FILE_BYTES = 64 * 1024 * 1024
-
-
-def read_regular_file(path: str, *, follow_symlinks: bool = True) -> Optional[bytes]:
-    """Bytes of a regular file, or None for anything else (missing, directory, device, FIFO).
-
-    Opened non-blocking so a FIFO cannot hang a scan, and read to EOF because ``/proc`` files
-    report size 0; files over :data:`MAX_FILE_BYTES` are refused rather than truncated.
-    """
-    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0)
-    if not follow_symlinks:
-        flags |= getattr(os, "O_NOFOLLOW", 0)
-    try:
-        fd = os.open(path, flags)
-    except OSError:
-        return None
-    try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            return None
-        chunks: list[bytes] = []
-        size = 0
-        while True:
-            chunk = os.read(fd, 1 << 20)
-            if not chunk:
-                break
-            size += len(chunk)
-            if size > MAX_FILE_BYTES:
-                return None
-            chunks.append(chunk)
-        return b"".join(chunks)
-    except OSError:
-        return None
-    finally:
-        os.close(fd)
 
 
 class RootCapture(Capture):
