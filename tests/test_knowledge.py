@@ -52,6 +52,8 @@ def test_classify_build(path: str, want: object) -> None:
         ("5.11", "snv_111b", "2009.06"),
         ("5.12", "x", "11"),
         ("2.6.32", "#1 SMP", None),
+        ("5.10.0-21-amd64", "#1 SMP Debian", None),
+        ("5.11.0-1-generic", "#1", None),
         (None, None, None),
         ("5.x", "", None),
     ],

@@ -151,6 +151,7 @@ GUEST_OF_FAMILY: Mapping[str, str] = {
 }
 #: ``uname -v`` of OpenSolaris 2009.06, which gets its own build family.
 OPENSOLARIS_UNAME_V = "snv_111b"
+_SUNOS_RELEASE_RE = re.compile(r"5\.(\d{1,3})")
 
 
 def expected_family(uname_r: Optional[str], uname_v: Optional[str]) -> Optional[str]:
@@ -159,12 +160,11 @@ def expected_family(uname_r: Optional[str], uname_v: Optional[str]) -> Optional[
     SunOS 5.10 -> ``10``; 5.11 -> ``11`` except OpenSolaris 2009.06 (``snv_111b``) ->
     ``2009.06``; anything newer than 5.11 -> ``11`` (the newest family the distrib ships).
     """
-    if not uname_r or not uname_r.startswith("5."):
+    # SunOS says exactly "5.<minor>"; a Linux kernel such as "5.10.0-21-amd64" is not SunOS 5.10.
+    m = _SUNOS_RELEASE_RE.fullmatch(uname_r.strip()) if uname_r else None
+    if m is None:
         return None
-    try:
-        minor = int(uname_r.split(".")[1])
-    except (IndexError, ValueError):
-        return None
+    minor = int(m.group(1))
     if minor < 10:
         return None
     if minor == 11 and uname_v == OPENSOLARIS_UNAME_V:
