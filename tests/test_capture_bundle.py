@@ -11,6 +11,7 @@ import pytest
 
 from toolsfix.errors import ExitCode, InputError
 from toolsfix.guest.bundle import BUNDLE_FORMAT, BundleCapture
+from toolsfix.safeio import ReadStatus
 
 MANIFEST = f"""format={BUNDLE_FORMAT}
 collector_version=0.1.0
@@ -221,3 +222,78 @@ def test_symlink_out_of_bundle_dir_is_not_followed(tmp_path: Path) -> None:
     cap = BundleCapture(root)
     assert cap.read_file("/etc/hosts") is None
     assert cap.read_file("/etc/inside") == MANIFEST.encode()  # inside the bundle: fine
+
+
+# --- read status: absent on the guest, unreadable there, or never looked at ---------------------
+
+
+def test_checked_reads_say_why(bundle: BundleCapture) -> None:
+    assert bundle.read_file_checked("/etc/release").status is ReadStatus.OK
+    shadow = bundle.read_file_checked("/etc/shadowish")  # manifest: "unreadable /etc/shadowish"
+    assert shadow.status is ReadStatus.UNREADABLE and "could not read" in shadow.reason
+    # /kernel/drv was listed in full: a name not in it is absent on the guest...
+    assert bundle.read_file_checked("/kernel/drv/vmxnet").status is ReadStatus.ABSENT
+    # ...and a listed name that was not copied is there but unknown
+    leftover = bundle.read_file_checked("/kernel/drv/vmxnet3s.old.0")
+    assert leftover.status is ReadStatus.UNREADABLE and "listed in /kernel/drv" in leftover.reason
+    assert bundle.read_file_checked("/etc/passwd").status is ReadStatus.ABSENT  # complete bundle
+    assert bundle.list_dir_checked("/kernel/drv").names == ("amd64", "vmxnet3s", "vmxnet3s.old.0")
+    assert bundle.list_dir_checked("/etc").status is ReadStatus.ABSENT
+
+
+def test_failed_listing_makes_the_directory_and_its_files_unreadable(tmp_path: Path) -> None:
+    files = dict(FILES)
+    files["manifest.txt"] = MANIFEST.replace(
+        "listing 0 /kernel/drv", "listing 2 /kernel/drv"
+    ).encode()
+    del files["files/kernel/drv/vmxnet3s"]
+    cap = BundleCapture(write_bundle(tmp_path / "b", files))
+    listing = cap.list_dir_checked("/kernel/drv")
+    assert listing.status is ReadStatus.UNREADABLE and listing.names is None
+    assert cap.list_dir("/kernel/drv") is None
+    for path in ("/kernel/drv/vmxnet3s", "/kernel/drv/amd64/vmxnet3s"):
+        result = cap.read_file_checked(path)
+        assert result.status is ReadStatus.UNREADABLE, path
+        assert "could not list /kernel/drv" in result.reason
+    assert cap.list_dir_checked("/kernel/drv/amd64").status is ReadStatus.UNREADABLE
+
+
+def test_ls_type_of_an_uncopied_entry(tmp_path: Path) -> None:
+    files = dict(FILES)
+    del files["files/kernel/drv/vmxnet3s"]
+    files["listings/kernel/drv/ls-l.txt"] = (
+        b"total 1\nprw-r--r-- 1 root sys 0 Jan 1 2013 vmxnet3s\n"
+        b"lrwxrwxrwx 1 root root 9 Jan 1 2013 vmxnet3s.old.0 -> /nowhere\n"
+    )
+    cap = BundleCapture(write_bundle(tmp_path / "b", files))
+    fifo = cap.read_file_checked("/kernel/drv/vmxnet3s")
+    assert fifo.status is ReadStatus.NOT_REGULAR and fifo.reason == "is a FIFO on the guest"
+    assert cap.read_file_checked("/kernel/drv/vmxnet3s.old.0").status is ReadStatus.UNREADABLE
+
+
+def test_incomplete_bundle_has_no_proven_absence(tmp_path: Path) -> None:
+    files = dict(FILES)
+    files["manifest.txt"] = MANIFEST.replace("finished=2024-01-02T03:04:09Z\n", "").encode()
+    cap = BundleCapture(write_bundle(tmp_path / "b", files))
+    passwd = cap.read_file_checked("/etc/passwd")
+    assert passwd.status is ReadStatus.UNREADABLE and "interrupted" in passwd.reason
+    assert cap.list_dir_checked("/etc").status is ReadStatus.UNREADABLE
+    # what the manifest confirms stays an answer
+    assert cap.read_file_checked("/kernel/drv/vmxnet").status is ReadStatus.ABSENT
+    commands, finished = cap.missing_parts()
+    assert "uname_r" in commands and "uname_a" not in commands  # named: never run
+    assert finished == "the finished= line"
+
+
+@pytest.mark.parametrize("kind", ["fifo", "symlink-out"])
+def test_odd_manifest_in_a_bundle_directory(kind: str, tmp_path: Path) -> None:
+    root = write_bundle(tmp_path / "b")
+    (root / "manifest.txt").unlink()
+    if kind == "fifo":
+        os.mkfifo(root / "manifest.txt")
+    else:
+        (tmp_path / "elsewhere.txt").write_bytes(MANIFEST.encode())
+        os.symlink(tmp_path / "elsewhere.txt", root / "manifest.txt")
+    with pytest.raises(InputError, match=r"cannot read manifest\.txt: bundle member") as info:
+        BundleCapture(root)
+    assert "\n" not in str(info.value)

@@ -6,9 +6,11 @@ import os
 from pathlib import Path
 
 import pytest
+from unprivileged import public_tmpdir, run_unprivileged
 
 from toolsfix.guest.capture_api import COMMANDS
 from toolsfix.guest.live import LiveCapture, detect_os
+from toolsfix.safeio import MAX_FILE_BYTES, ReadStatus
 
 
 def _shim(bindir: Path, name: str, body: str) -> None:
@@ -146,3 +148,38 @@ def test_reads_proc_files_with_zero_size() -> None:
         pytest.skip("no procfs ip_forward here")
     data = LiveCapture().read_file(path)
     assert data is not None and data.strip() in (b"0", b"1")
+
+
+def test_checked_reads_and_listings(tmp_path: Path) -> None:
+    (tmp_path / "d").mkdir()
+    (tmp_path / "d/f").write_bytes(b"data")
+    os.mkfifo(tmp_path / "d/fifo")
+    with (tmp_path / "d/huge").open("wb") as out:
+        out.truncate(MAX_FILE_BYTES + 1)
+    cap = LiveCapture()
+    assert cap.read_file_checked(str(tmp_path / "d/f")).data == b"data"
+    assert cap.read_file_checked(str(tmp_path / "d/nope")).status is ReadStatus.ABSENT
+    assert cap.read_file_checked(str(tmp_path / "d/fifo")).status is ReadStatus.NOT_REGULAR
+    assert cap.read_file_checked(str(tmp_path / "d")).status is ReadStatus.NOT_REGULAR
+    assert cap.read_file_checked(str(tmp_path / "d/huge")).status is ReadStatus.TOO_LARGE
+    assert cap.read_file_checked("relative").status is ReadStatus.ABSENT
+    assert cap.list_dir_checked(str(tmp_path / "d")).names == ("f", "fifo", "huge")
+    assert cap.list_dir_checked(str(tmp_path / "nope")).status is ReadStatus.ABSENT
+    assert cap.list_dir_checked(str(tmp_path / "d/f")).status is ReadStatus.NOT_REGULAR
+    assert cap.file_mtime("relative") is None
+
+
+def test_unlistable_directory_is_unreadable() -> None:
+    with public_tmpdir() as base:
+        (base / "locked").mkdir()
+        (base / "locked/f").write_text("x")
+        (base / "locked").chmod(0)
+
+        def statuses() -> tuple[str, str]:
+            cap = LiveCapture()
+            return (
+                cap.list_dir_checked(str(base / "locked")).status.value,
+                cap.read_file_checked(str(base / "locked/f")).status.value,
+            )
+
+        assert run_unprivileged(statuses) == ("unreadable", "unreadable")

@@ -6,10 +6,12 @@ import os
 from pathlib import Path
 
 import pytest
+from unprivileged import public_tmpdir, run_unprivileged
 
 from toolsfix.errors import InputError
 from toolsfix.guest.capture_api import COMMANDS
 from toolsfix.guest.root import RootCapture
+from toolsfix.safeio import MAX_FILE_BYTES, ReadStatus
 
 
 @pytest.fixture()
@@ -51,8 +53,14 @@ def test_reads_through_image_symlinks(image: Path) -> None:
 
 @pytest.mark.parametrize(
     "path",
-    ["/etc/abs-to-host", "/etc/dotdot-to-host", "/etc/many-dotdots", "/../../host/secret",
-     "/etc/slash/../../host/secret", "/etc/../../../secret"],
+    [
+        "/etc/abs-to-host",
+        "/etc/dotdot-to-host",
+        "/etc/many-dotdots",
+        "/../../host/secret",
+        "/etc/slash/../../host/secret",
+        "/etc/../../../secret",
+    ],
 )
 def test_symlink_and_dotdot_escapes_stay_inside(image: Path, path: str) -> None:
     cap = RootCapture(image)
@@ -103,3 +111,54 @@ def test_bad_root(tmp_path: Path) -> None:
     (tmp_path / "file").write_text("x")
     with pytest.raises(InputError, match="not a directory"):
         RootCapture(tmp_path / "file")
+
+
+# --- read status: absent is not unreadable --------------------------------------------------
+
+
+def test_checked_reads_say_why(image: Path) -> None:
+    os.mkfifo(image / "etc/fifo")
+    with (image / "etc/huge").open("wb") as out:
+        out.truncate(MAX_FILE_BYTES + 1)  # sparse: refused by size, never read
+    cap = RootCapture(image)
+    ok = cap.read_file_checked("/etc/release")
+    assert ok.status is ReadStatus.OK and ok.data == b"  Oracle Solaris 11.4 X86\n"
+    assert cap.read_file_checked("/etc/nope").status is ReadStatus.ABSENT
+    assert cap.read_file_checked("/etc/nope/deeper").status is ReadStatus.ABSENT
+    assert cap.read_file_checked("etc/release").status is ReadStatus.ABSENT
+    assert cap.read_file_checked("/etc").status is ReadStatus.NOT_REGULAR
+    assert cap.read_file_checked("/etc/fifo").status is ReadStatus.NOT_REGULAR
+    huge = cap.read_file_checked("/etc/huge")
+    assert huge.status is ReadStatus.TOO_LARGE and huge.data is None
+    loop = cap.read_file_checked("/etc/loop-a")
+    assert loop.status is ReadStatus.UNREADABLE and "loop" in loop.reason
+
+
+def test_checked_listings_say_why(image: Path) -> None:
+    cap = RootCapture(image)
+    listing = cap.list_dir_checked("/drv")
+    assert listing.status is ReadStatus.OK and listing.names == ("amd64",)
+    assert cap.list_dir_checked("/nope").status is ReadStatus.ABSENT
+    assert cap.list_dir_checked("/etc/release").status is ReadStatus.NOT_REGULAR
+    assert cap.list_dir_checked("/etc/loop-a").status is ReadStatus.UNREADABLE
+
+
+def test_mode_000_is_unreadable_not_absent() -> None:
+    with public_tmpdir() as base:
+        root = base / "img"
+        (root / "kernel/drv/amd64").mkdir(parents=True)
+        (root / "kernel/drv/amd64/vmxnet3s").write_bytes(b"\x7fELF")
+        (root / "kernel/drv/vmxnet3s").write_bytes(b"\x7fELF")
+        (root / "kernel/drv/vmxnet3s").chmod(0)
+        (root / "kernel/drv/amd64").chmod(0)
+
+        def statuses() -> list[str]:
+            cap = RootCapture(root)
+            return [
+                cap.read_file_checked("/kernel/drv/vmxnet3s").status.value,
+                cap.read_file_checked("/kernel/drv/amd64/vmxnet3s").status.value,
+                cap.list_dir_checked("/kernel/drv/amd64").status.value,
+                cap.list_dir_checked("/kernel/drv").status.value,
+            ]
+
+        assert run_unprivileged(statuses) == ["unreadable", "unreadable", "unreadable", "ok"]

@@ -9,7 +9,8 @@ import pytest
 from toolsfix.checks.esxi import LRO_SETTINGS, check_esxi, parse_esxi_settings_file
 from toolsfix.errors import InputError
 from toolsfix.guest import parsers as p
-from toolsfix.guest.facts import StaticCapture, facts_from_capture
+from toolsfix.guest.facts import facts_from_capture
+from toolsfix.guest.testing import StaticCapture
 
 
 def block(path: str, value: int, default: int = 1) -> str:

@@ -7,7 +7,8 @@ from typing import Optional
 
 from toolsfix.checks.linux import check_linux_network, guest_forwards
 from toolsfix.findings import Finding, Severity
-from toolsfix.guest.facts import GuestFacts, StaticCapture, facts_from_capture
+from toolsfix.guest.facts import GuestFacts, facts_from_capture
+from toolsfix.guest.testing import StaticCapture
 
 OS_RELEASE = 'NAME="Ubuntu"\nID=ubuntu\nVERSION_ID="22.04"\nVERSION="22.04.4 LTS"\n'
 SECRET = "s3cr3t-Pa55"

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from test_parsers import ESXCLI, ETHTOOL_K, IP_D_LINK, IPADM, MODINFO, S10U11
 
 from toolsfix.findings import Evidence
-from toolsfix.guest.capture_api import CAPTURE_FILES, COMMANDS, CommandResult
+from toolsfix.guest.capture_api import CAPTURE_FILES, COMMANDS, CommandResult, ListResult
 from toolsfix.guest.facts import (
     BGP_CONFIG_FILES,
     EMPTY_DRIVER_CONF,
@@ -18,11 +18,12 @@ from toolsfix.guest.facts import (
     SYSCTL_FILES,
     Fact,
     GuestFacts,
-    StaticCapture,
     fact_missing,
     fact_of,
     facts_from_capture,
 )
+from toolsfix.guest.testing import StaticCapture
+from toolsfix.safeio import ReadResult, ReadStatus
 
 SOL114_RELEASE = "                            Oracle Solaris 11.4 X86\n  Copyright (c) 2018\n"
 
@@ -81,7 +82,9 @@ def test_live_solaris114_facts_and_evidence() -> None:
     assert f.vmxnet3s_instances() == (0,)
     (setting,) = f.persistent_settings.value or ()
     assert (setting.path, setting.line, setting.properties) == (
-        "/etc/init.d/nettune", 3, (("ip_lso_outbound", "0"),)
+        "/etc/init.d/nettune",
+        3,
+        (("ip_lso_outbound", "0"),),
     )
     db = f.install_db.value
     assert db is not None and db.answer("VMXNET3S_CONFED") == "yes"
@@ -137,7 +140,8 @@ def test_image_root_runtime_facts_unavailable_and_uname_derived() -> None:
 
 def test_solaris114_root_with_only_os_release() -> None:
     cap = StaticCapture.from_outputs(
-        {}, files={"/etc/os-release": 'ID=solaris\nVERSION="11.4"\nBUILD_ID=11.4.0.0.1.15.0\n'},
+        {},
+        files={"/etc/os-release": 'ID=solaris\nVERSION="11.4"\nBUILD_ID=11.4.0.0.1.15.0\n'},
         origin="root:/r",
     )
     f = facts_from_capture(cap)
@@ -175,17 +179,26 @@ def test_failed_and_unrunnable_commands() -> None:
         commands={
             "uname_s": CommandResult("uname_s", "uname -s", 0, "SunOS\n"),
             "ndd_ip_lso_outbound": CommandResult(
-                "ndd_ip_lso_outbound", "ndd -get /dev/ip ip_lso_outbound", 1, "",
+                "ndd_ip_lso_outbound",
+                "ndd -get /dev/ip ip_lso_outbound",
+                1,
+                "",
                 "ndd: couldn't open /dev/ip: permission denied\n",
             ),
             "ipadm_show_prop_lso": CommandResult(
-                "ipadm_show_prop_lso", "ipadm show-prop -p _lso_outbound ip", None, "",
+                "ipadm_show_prop_lso",
+                "ipadm show-prop -p _lso_outbound ip",
+                None,
+                "",
                 "ipadm: not found",
             ),
             "modinfo": CommandResult("modinfo", "modinfo", 0, "garbage\n"),
             "dladm_show_link": CommandResult(
-                "dladm_show_link", "dladm show-link", 2,
-                "LINK CLASS MTU STATE OVER\nnet0 phys 1500 up --\n", "partial failure",
+                "dladm_show_link",
+                "dladm show-link",
+                2,
+                "LINK CLASS MTU STATE OVER\nnet0 phys 1500 up --\n",
+                "partial failure",
             ),
         },
     )
@@ -196,9 +209,10 @@ def test_failed_and_unrunnable_commands() -> None:
     assert not f.modules.available
     assert f.modules.reason == "`modinfo` output not understood"
     assert (f.modules.source or Evidence()).excerpt == "garbage"
-    # output with a non-zero exit status is still used, and the status is recorded
-    assert f.dladm_links.value is not None and f.dladm_links.value[0].mtu == 1500
-    assert (f.dladm_links.source or Evidence()).detail == "exit status 2"
+    # output of a failed command may be partial (here: "partial failure"), so it is not
+    # judged: the fact is unavailable with the exit status, and its checks not evaluated
+    assert not f.dladm_links.available
+    assert f.dladm_links.reason == "`dladm show-link` failed (exit 2): partial failure"
     assert "not captured in the bundle" in (f.dladm_phys.reason or "")
 
 
@@ -240,8 +254,12 @@ def test_linux_bundle() -> None:
         path="/etc/sysctl.d/99-router.conf", line=2, excerpt="net.ipv4.ip_forward = 1"
     )
     (peer,) = f.bgp_md5_peers.value or ()
-    assert (peer.peer, peer.asn, peer.path, peer.line) == ("192.0.2.1", "65001",
-                                                            "/etc/frr/frr.conf", 2)
+    assert (peer.peer, peer.asn, peer.path, peer.line) == (
+        "192.0.2.1",
+        "65001",
+        "/etc/frr/frr.conf",
+        2,
+    )
     dumped = json.dumps(f.to_dict())
     assert "s3cr3t" not in dumped
     assert not f.modules.available
@@ -256,8 +274,9 @@ def test_linux_live_ip_forward_from_proc_and_interfaces_fallback() -> None:
     )
     f = facts_from_capture(cap)
     assert f.ip_forward.value == 0
-    assert f.ip_forward.source == Evidence(path="/proc/sys/net/ipv4/ip_forward", line=1,
-                                           excerpt="0")
+    assert f.ip_forward.source == Evidence(
+        path="/proc/sys/net/ipv4/ip_forward", line=1, excerpt="0"
+    )
     assert f.interfaces.value == ("lo", "ens192", "eth0.10")
     assert f.ethtool_k["ens192"].reason == (
         "`ethtool -k ens192` was not run on this guest (not applicable here)"
@@ -284,18 +303,52 @@ class ExplodingCapture:
     def command(self, key: str) -> Optional[CommandResult]:
         raise RuntimeError("ssh dropped")
 
-    def read_file(self, path: str) -> Optional[bytes]:
+    def read_file_checked(self, path: str) -> ReadResult:
         raise OSError("EIO")
 
-    def list_dir(self, path: str) -> Optional[list[str]]:
+    def list_dir_checked(self, path: str) -> ListResult:
         raise PermissionError(path)
+
+    def file_mtime(self, path: str) -> Optional[int]:
+        raise OSError("EIO")
 
 
 def test_a_failing_source_never_raises() -> None:
     f = facts_from_capture(ExplodingCapture())
     assert not f.os_kind.available
     assert "could not be read: ssh dropped" in (f.modules.reason or "")
+    # a read that raised is "could not read", never "absent"
+    assert f.release.reason == "/etc/release could not be read: EIO"
+    assert f.unreadable["/etc/release"] == "EIO"
     json.dumps(f.to_dict())
+
+
+def test_unreadable_files_and_directories_are_not_absent() -> None:
+    cap = StaticCapture.from_outputs(
+        {"uname_s": "SunOS\n", "uname_r": "5.11\n"},
+        {
+            "/etc/release": SOL114_RELEASE,
+            "/etc/rc2.d/S99a": "ndd -set /dev/ip ip_lso_outbound 0\n",
+            "/etc/frr/frr.conf": "router bgp 1\n",
+        },
+        origin="bundle:guest.tar",
+    )
+    plain = facts_from_capture(cap)
+    assert plain.persistent_settings.available and plain.driver_conf.reason is not None
+    assert "not in the bundle" in plain.driver_conf.reason and plain.unreadable == {}
+    cap.unreadable = {
+        "/kernel/drv/vmxnet3s.conf": "Permission denied",
+        "/etc/rc3.d": "the collector could not list /etc/rc3.d on the guest",
+        "/etc/quagga/bgpd.conf": "Permission denied",
+    }
+    f = facts_from_capture(cap)
+    assert f.driver_conf.reason == "/kernel/drv/vmxnet3s.conf could not be read: Permission denied"
+    # a boot-script directory that could not be listed may hold the setting that matters
+    assert not f.persistent_settings.available
+    assert "/etc/rc3.d (the collector could not list" in (f.persistent_settings.reason or "")
+    assert not f.bgp_md5_peers.available  # one BGP config unread: the peer list is unknown
+    assert set(f.unreadable) == set(cap.unreadable)
+    assert f.to_dict()["unreadable"] == dict(cap.unreadable)
 
 
 class RecordingCapture(StaticCapture):
@@ -308,9 +361,9 @@ class RecordingCapture(StaticCapture):
         self.keys.append(key)
         return None
 
-    def read_file(self, path: str) -> Optional[bytes]:
+    def read_file_checked(self, path: str) -> ReadResult:
         self.paths.append(path)
-        return None
+        return ReadResult(ReadStatus.ABSENT)
 
 
 def test_builder_uses_only_declared_command_keys_and_files() -> None:
@@ -328,8 +381,11 @@ def test_builder_uses_only_declared_command_keys_and_files() -> None:
 def test_fact_helpers() -> None:
     ok: Fact[int] = fact_of(3, Evidence(command="x", excerpt="3"))
     assert ok.known and ok.evidence() == [Evidence(command="x", excerpt="3")]
-    assert ok.to_dict() == {"available": True, "value": 3,
-                            "source": {"command": "x", "excerpt": "3"}}
+    assert ok.to_dict() == {
+        "available": True,
+        "value": 3,
+        "source": {"command": "x", "excerpt": "3"},
+    }
     missing: Fact[int] = fact_missing("not captured")
     assert not missing.known
     assert missing.to_dict() == {"available": False, "reason": "not captured"}
@@ -351,10 +407,15 @@ def test_builder_never_raises_on_arbitrary_outputs(
 ) -> None:
     cap = StaticCapture(
         origin=origin,
-        commands={k: CommandResult(k, COMMANDS[k][0], status, v, v[:10])
-                  for k, v in outputs.items()},
-        files={"/etc/release": release.encode(), "/kernel/drv/vmxnet3s.conf": release.encode(),
-               "/etc/init.d/s": release.encode(), "/etc/vmware-tools/locations": b"\xff\xfe"},
+        commands={
+            k: CommandResult(k, COMMANDS[k][0], status, v, v[:10]) for k, v in outputs.items()
+        },
+        files={
+            "/etc/release": release.encode(),
+            "/kernel/drv/vmxnet3s.conf": release.encode(),
+            "/etc/init.d/s": release.encode(),
+            "/etc/vmware-tools/locations": b"\xff\xfe",
+        },
     )
     f = facts_from_capture(cap)
     json.dumps(f.to_dict())

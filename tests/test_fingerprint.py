@@ -21,8 +21,8 @@ from toolsfix.fingerprint import (
     fingerprint_bytes,
     fingerprint_file,
     lief_available,
-    lso_era,
 )
+from toolsfix.knowledge import lso_era
 
 SAMPLES = Path(__file__).resolve().parent.parent / "vendor-samples"
 ENGINES = [
@@ -34,10 +34,6 @@ ENGINES = [
 
 
 @lru_cache(maxsize=1)
-
-
-
-
 def _section(fp: DriverFingerprint, name: str) -> SectionInfo:
     return next(s for s in fp.sections if s.name == name)
 
@@ -144,10 +140,10 @@ def test_code_hash_sees_relocations_not_just_section_bytes() -> None:
     shoff = struct.unpack_from("<Q", data, 0x28)[0]
     shnum = struct.unpack_from("<H", data, 0x3C)[0]
     for i in range(shnum):
-        sh_type, = struct.unpack_from("<I", data, shoff + i * 64 + 4)
+        (sh_type,) = struct.unpack_from("<I", data, shoff + i * 64 + 4)
         if sh_type == 4:  # SHT_RELA: bump the addend of the first record
-            offset, = struct.unpack_from("<Q", data, shoff + i * 64 + 24)
-            addend, = struct.unpack_from("<q", data, offset + 16)
+            (offset,) = struct.unpack_from("<Q", data, shoff + i * 64 + 24)
+            (addend,) = struct.unpack_from("<q", data, offset + 16)
             struct.pack_into("<q", data, offset + 16, addend + 8)
             break
     changed = fingerprint_bytes(bytes(data), engine="builtin")
@@ -170,8 +166,15 @@ def test_code_hash_sees_relocations_not_just_section_bytes() -> None:
         lambda d: b"MZ" + d[2:],
     ],
     ids=[
-        "empty", "text", "magic-only", "short-header", "100-bytes", "half", "minus-1",
-        "bad-class", "bad-magic",
+        "empty",
+        "text",
+        "magic-only",
+        "short-header",
+        "100-bytes",
+        "half",
+        "minus-1",
+        "bad-class",
+        "bad-magic",
     ],
 )
 def test_garbage_and_truncated_input_never_raises(
@@ -278,3 +281,33 @@ def test_other_elf_objects_are_parsed_not_identified() -> None:
 def test_bad_engine_name_is_a_programming_error() -> None:
     with pytest.raises(ValueError, match="engine"):
         fingerprint_bytes(b"", engine="objdump")
+
+
+def test_lief_is_imported_only_for_an_elf_to_parse(tmp_path: Path) -> None:
+    """Refused and non-ELF inputs never pay for ``import lief`` (0.3-0.8 s)."""
+    import subprocess
+    import sys
+
+    from toolsfix.elf.lief_reader import lief_installed
+
+    if not lief_installed():
+        pytest.skip("LIEF is not installed")
+    text = tmp_path / "notes.txt"
+    text.write_text("not an object\n")
+    elf = tmp_path / "vmxnet3s"
+    elf.write_bytes(driver("vmxnet3s", "11_64"))
+    code = (
+        "import sys\n"
+        "from toolsfix.fingerprint import fingerprint_file\n"
+        "from toolsfix.errors import InputError\n"
+        f"assert not fingerprint_file({str(text)!r}).is_elf\n"
+        "try:\n"
+        f"    fingerprint_file({str(tmp_path)!r})\n"
+        "except InputError:\n"
+        "    pass\n"
+        "print('lief' in sys.modules)\n"
+        f"assert fingerprint_file({str(elf)!r}).engine == 'lief'\n"
+        "print('lief' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "True"]

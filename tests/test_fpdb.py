@@ -30,10 +30,6 @@ SAMPLES = REPO / "vendor-samples"
 SCHEMA = REPO / "toolsfix" / "schemas" / "fingerprint-record.schema.json"
 
 
-
-
-
-
 def linux_ko(name: str) -> bytes:
     data = elfgen().build_linux_ko(name)
     assert isinstance(data, bytes)
@@ -111,26 +107,39 @@ def test_learn_reports_non_elf_modules_and_arch_mismatches() -> None:
     assert "i386 object in a directory for amd64" in problems[1]
 
 
-@pytest.mark.parametrize(
-    ("path", "expected"),
-    [
-        ("lib/modules/binary/10/vmxnet3s", ("solaris", "10", "vmxnet3s")),
-        ("./lib/modules/binary/2009.06_64/vmxnet", ("solaris", "2009.06_64", "vmxnet")),
-        ("vmware-tools-distrib/lib/modules/binary/11/vmci", ("solaris", "11", "vmci")),
-        ("lib\\modules\\binary\\11_64\\vmmemctl", ("solaris", "11_64", "vmmemctl")),
-        ("lib/modules/binary/3.10.0-123.el7.x86_64/objects/vmxnet.o",
-         ("linux", "3.10.0-123.el7.x86_64", "vmxnet")),
-        ("lib/modules/binary/10/vmxnet3s.conf", None),
-        ("lib/modules/binary/10/unknown", None),
-        ("lib/modules/binary/linux/vmxnet3s", None),
-        ("xlib/modules/binary/10/vmxnet3s", None),
-        ("lib/modules/binary/k/objects/.o", None),
-        ("lib/modules/binary/k/objects/vmxnet", None),
-        ("lib/modules/source/vmxnet.tar", None),
-    ],
-)  # fmt: skip
-def test_path_classification(path: str, expected: tuple[str, str, str] | None) -> None:
-    assert fpdb._classify(path) == expected
+def test_learn_and_the_inventory_share_one_path_rule() -> None:
+    """``learn`` files exactly what :func:`toolsfix.knowledge.classify_build` calls a build:
+    a kernel directory's ``properties`` text is not a module, a ``.ko`` is one, and a Solaris
+    module not in the usual six is still a build."""
+    from toolsfix.knowledge import classify_build
+
+    ko = linux_ko("vmxnet")
+    members = [
+        ("lib/modules/binary/3.10.0-123.el7.x86_64/objects/vmxnet.o", ko),
+        ("lib/modules/binary/3.10.0-123.el7.x86_64/objects/vmci.ko", linux_ko("vmci")),
+        ("lib/modules/binary/3.10.0-123.el7.x86_64/properties", b"kernel 3.10.0\n"),
+        ("lib/modules/binary/11/vmxnet3s.conf", b"EnableLSO=1;\n"),
+        ("lib/modules/binary/11_64/vmfoo", driver("vmxnet3s", "11_64")),
+        ("lib/modules/source/vmxnet.tar", b"tar"),
+    ]
+    problems: list[str] = []
+    records = learn(members, tools_version="9.2.2", build="1", source="t", problems=problems)
+    got = {(r.layout, r.os_dir, r.module) for r in records}
+    want = set()
+    for path, _ in members:
+        build = classify_build(path)
+        if build is not None:
+            want.add((build.layout, build.os_dir, build.module))
+    assert (
+        got
+        == want
+        == {
+            ("linux", "3.10.0-123.el7.x86_64", "vmxnet"),
+            ("linux", "3.10.0-123.el7.x86_64", "vmci"),
+            ("solaris", "11_64", "vmfoo"),
+        }
+    )
+    assert problems == []
 
 
 def test_save_load_round_trip_is_deterministic(tmp_path: Path, learned: list[Record]) -> None:
@@ -139,7 +148,11 @@ def test_save_load_round_trip_is_deterministic(tmp_path: Path, learned: list[Rec
     text = written[0].read_text()
     doc = json.loads(text)
     assert doc["schema"] == FILE_SCHEMA
-    assert text == json.dumps(doc, indent=1, sort_keys=True) + "\n"  # sorted keys
+    # one record per line with sorted keys: a re-learn diffs record by record
+    lines = text.splitlines()
+    assert len(lines) == len(doc["records"]) + 2
+    for line, record in zip(lines[1:-1], doc["records"]):
+        assert line.rstrip(",") == json.dumps(record, sort_keys=True, separators=(",", ":"))
     keys = [(r["layout"], r["os_dir"], r["module"]) for r in doc["records"]]
     assert keys == sorted(keys)
     db = load_db([tmp_path])
@@ -225,7 +238,7 @@ def test_invalid_records_fail_with_file_record_and_field(
     [
         ("{not json", "not valid JSON"),
         ('{"schema": "toolsfix-patch/1"}', "not a fingerprint file"),
-        ('[1, 2]', "not a fingerprint file"),
+        ("[1, 2]", "not a fingerprint file"),
         ('{"schema": "toolsfix-fingerprints/1", "records": {}}', "'records' must be an array"),
     ],
 )
@@ -289,3 +302,79 @@ def test_record_lso_era_uses_version_and_directory() -> None:
     r10, r11 = learn(members, tools_version="10.1.10", build="6082533", source="t")
     assert r10.fingerprint.lso_era == r11.fingerprint.lso_era == "unknown"  # string alone
     assert (r10.lso_era, r11.lso_era) == ("old-path", "new-path")
+
+
+# --------------------------------------------------------------------------------------------
+# The SQLite index beside a large file
+
+
+@pytest.fixture
+def small_index_threshold(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Index every file, so the unit-test records exercise the indexed path."""
+    from toolsfix import fpdb_store
+
+    monkeypatch.setattr(fpdb_store, "INDEX_MIN_BYTES", 1)
+    monkeypatch.setattr(fpdb, "INDEX_MIN_BYTES", 1)
+
+
+@pytest.mark.usefixtures("small_index_threshold")
+def test_a_large_file_is_served_from_its_index(tmp_path: Path, learned: list[Record]) -> None:
+    (path,) = save_records(tmp_path, learned)
+    assert fpdb.index_path(path).is_file()
+    db = load_db([tmp_path])
+    assert db.indexed == (path,)
+    parsed = FingerprintDB(fpdb.load_file(path))
+    for record in learned:
+        assert db.by_sha256(record.sha256) == parsed.by_sha256(record.sha256) != ()
+        if record.code_hash:
+            assert db.by_code_hash(record.code_hash) == parsed.by_code_hash(record.code_hash)
+    assert db.by_sha256("0" * 64) == ()
+    assert bool(db) and len(db) == len(learned)
+    assert sorted(r.key for r in db) == sorted(r.key for r in learned)
+
+
+@pytest.mark.usefixtures("small_index_threshold")
+def test_an_edited_json_makes_its_index_stale(tmp_path: Path, learned: list[Record]) -> None:
+    """Same size and mtime but other bytes: the sha256 in the index catches it."""
+    import os
+
+    (path,) = save_records(tmp_path, learned)
+    before = os.stat(path)
+    text = path.read_text()
+    old = learned[0].source
+    edited = text.replace(f'"source":"{old}"', f'"source":"{"x" * len(old)}"')
+    assert edited != text and len(edited) == len(text)
+    path.write_text(edited)
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    db = load_db([tmp_path])
+    assert db.indexed == ()  # parsed, and the index rebuilt for the next run
+    assert {r.source for r in db} == {"x" * len(old)}
+    again = load_db([tmp_path])
+    assert again.indexed == (path,) and {r.source for r in again} == {"x" * len(old)}
+
+
+@pytest.mark.usefixtures("small_index_threshold")
+@pytest.mark.parametrize("damage", ["garbage", "directory", "empty-db"])
+def test_a_damaged_index_is_ignored(tmp_path: Path, learned: list[Record], damage: str) -> None:
+    import sqlite3
+
+    (path,) = save_records(tmp_path, learned)
+    idx = fpdb.index_path(path)
+    idx.unlink()
+    if damage == "garbage":
+        idx.write_bytes(b"SQLite format 3\0" + b"\xff" * 4000)
+        idx.chmod(0o444)  # not rebuilt: the answer must still come from the JSON
+    elif damage == "directory":
+        idx.mkdir()
+    else:
+        sqlite3.connect(idx).close()
+    db = load_db([tmp_path])
+    assert db.indexed == ()
+    assert len(db) == len(learned) and db.by_sha256(learned[0].sha256)
+
+
+def test_small_files_get_no_index(tmp_path: Path, learned: list[Record]) -> None:
+    (path,) = save_records(tmp_path, learned)
+    assert path.stat().st_size < fpdb.INDEX_MIN_BYTES
+    assert not fpdb.index_path(path).exists()
+    assert load_db([tmp_path]).indexed == ()

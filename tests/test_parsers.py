@@ -2,9 +2,37 @@
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
+
 import pytest
 
 from toolsfix.guest import parsers as p
+
+# --------------------------------------------------------------------------- the package
+
+
+def test_package_re_exports_every_public_name_of_its_modules() -> None:
+    """``p.Name`` keeps working for everything a parser module makes public."""
+    modules = [m.name for m in pkgutil.iter_modules(p.__path__) if not m.name.startswith("_")]
+    assert modules  # the package is split into modules
+    for name in modules:
+        module = importlib.import_module(f"{p.__name__}.{name}")
+        for public in module.__all__:
+            assert public in p.__all__, f"{name}.{public}"
+            assert getattr(p, public) is getattr(module, public)
+    assert all(hasattr(p, name) for name in p.__all__)
+
+
+def test_bytes_are_decoded_in_one_place_and_never_raise() -> None:
+    assert p.as_text(b"a\xffb") == "a\ufffdb"
+    assert p.as_text(bytearray(b"x")) == p.as_text(memoryview(b"x")) == "x"
+    assert p.as_text(None) == ""
+    # Undecodable bytes do not shift line numbers: evidence lines stay what an editor shows.
+    conf = p.parse_driver_conf(b"# \xff\xfe comment\nEnableLSO=0;\n")
+    enable = conf.get("EnableLSO")
+    assert enable is not None and enable.line == 2 and enable.values == (0,)
+
 
 # --------------------------------------------------------------------------- /etc/release
 
@@ -28,8 +56,19 @@ def test_release_solaris10_u11() -> None:
 
 @pytest.mark.parametrize(
     ("date", "update"),
-    [("1/06", 1), ("6/06", 2), ("11/06", 3), ("8/07", 4), ("5/08", 5), ("10/08", 6),
-     ("5/09", 7), ("10/09", 8), ("9/10", 9), ("8/11", 10), ("1/13", 11)],
+    [
+        ("1/06", 1),
+        ("6/06", 2),
+        ("11/06", 3),
+        ("8/07", 4),
+        ("5/08", 5),
+        ("10/08", 6),
+        ("5/09", 7),
+        ("10/09", 8),
+        ("9/10", 9),
+        ("8/11", 10),
+        ("1/13", 11),
+    ],
 )
 def test_release_solaris10_update_table(date: str, update: int) -> None:
     rel = p.parse_release(f"   Oracle Solaris 10 {date} s10x_wos X86\n")
@@ -106,14 +145,52 @@ def test_os_release_solaris114() -> None:
     assert osr.lines["VERSION"] == 4
     rel = p.release_from_os_release(osr)
     assert (rel.family, rel.version, rel.uname_r, rel.uname_v) == (
-        "solaris", "11.4", "5.11", "11.4"
+        "solaris",
+        "11.4",
+        "5.11",
+        "11.4",
     )
     assert rel.build == "11.4.0.0.1.15.0"
 
 
-def test_os_release_linux_is_not_a_solaris_release() -> None:
+def test_os_release_linux_is_a_linux_release_not_a_sunos_one() -> None:
     osr = p.parse_os_release('ID=ubuntu\nVERSION_ID="22.04"\n')
-    assert p.release_from_os_release(osr).family == "unknown"
+    rel = p.release_from_os_release(osr)
+    assert (rel.family, rel.version, rel.name) == ("linux", "22.04", "ubuntu 22.04")
+    assert not rel.is_sunos and not rel.is_solaris11
+    # A distribution release says nothing about the kernel: no uname value is derived.
+    assert (rel.uname_r, rel.uname_v) == (None, None)
+
+
+# Synthetic /etc/os-release in the layout Ubuntu 12.04 ships (quoted, dotted VERSION_ID).
+UBUNTU_1204_OS_RELEASE = (
+    'NAME="Ubuntu"\nVERSION="12.04.5 LTS, Precise Pangolin"\nID=ubuntu\nID_LIKE=debian\n'
+    'PRETTY_NAME="Ubuntu precise (12.04.5 LTS)"\nVERSION_ID="12.04"\n'
+)
+
+
+def test_os_release_quoted_dotted_version_id_gives_a_release() -> None:
+    """VERSION_ID="12.04" (quoted, dotted) used to leave the release unknown (os.release null)."""
+    osr = p.parse_os_release(UBUNTU_1204_OS_RELEASE)
+    assert osr.version_id == "12.04"  # quotes stripped, dots kept
+    rel = p.release_from_os_release(osr)
+    assert rel.family == "linux" and rel.error is None
+    assert rel.version == "12.04"
+    assert rel.name == "Ubuntu precise (12.04.5 LTS)"  # PRETTY_NAME, as reports show it
+    assert rel.line == 6  # the VERSION_ID line, for evidence
+    # Without PRETTY_NAME the name is built from NAME and VERSION_ID.
+    bare = p.parse_os_release('NAME="Ubuntu"\r\nID=ubuntu\r\nVERSION_ID="12.04"\r\n')
+    assert p.release_from_os_release(bare).name == "Ubuntu 12.04"
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["", 'VERSION_ID="12.04"\n', "ID=openindiana\nVERSION_ID=2023.10\n", "ID=esxi\n"],
+)
+def test_os_release_without_a_linux_id_stays_unknown(text: str) -> None:
+    """No ID, an illumos distribution or ESXi: identified by other files, not guessed here."""
+    rel = p.release_from_os_release(p.parse_os_release(text))
+    assert rel.family == "unknown" and rel.error
 
 
 # --------------------------------------------------------------------------- uname / isainfo
@@ -122,15 +199,18 @@ def test_os_release_linux_is_not_a_solaris_release() -> None:
 @pytest.mark.parametrize(
     ("line", "release", "version", "machine"),
     [
-        ("SunOS sunpc1 5.10 Generic_147441-21 i86pc i386 i86pc Solaris", "5.10",
-         "Generic_147441-21", "i86pc"),
+        (
+            "SunOS sunpc1 5.10 Generic_147441-21 i86pc i386 i86pc Solaris",
+            "5.10",
+            "Generic_147441-21",
+            "i86pc",
+        ),
         ("SunOS hsdev-15 5.11 11.0 i86pc i386 i86pc", "5.11", "11.0", "i86pc"),
         ("SunOS solaris11 5.11 11.1 i86pc i386 i86pc", "5.11", "11.1", "i86pc"),
         ("SunOS solaris 5.11 11.3 i86pc i386 i86pc", "5.11", "11.3", "i86pc"),
         ("SunOS solaris 5.11 11.4.0.15.0 i86pc i386 i86pc", "5.11", "11.4.0.15.0", "i86pc"),
         ("SunOS solaris 5.11 11.4.42.111.0 i86pc i386 i86pc", "5.11", "11.4.42.111.0", "i86pc"),
-        ("SunOS opensolaris 5.11 snv_111b i86pc i386 i86pc Solaris", "5.11", "snv_111b",
-         "i86pc"),
+        ("SunOS opensolaris 5.11 snv_111b i86pc i386 i86pc Solaris", "5.11", "snv_111b", "i86pc"),
     ],
 )
 def test_uname_a_sunos(line: str, release: str, version: str, machine: str) -> None:
@@ -189,7 +269,11 @@ def test_modinfo_documented_row() -> None:
     assert [r.name for r in rows] == ["unix", "vmxnet3s"]
     row = rows[1]
     assert (row.id, row.loadaddr, row.size, row.info, row.rev) == (
-        45, "fffffffff7c3a000", 0xA8C8, "240", 1
+        45,
+        "fffffffff7c3a000",
+        0xA8C8,
+        "240",
+        1,
     )
     assert row.description == "VMware EtherAdapter v3 1.1.0.0"
     assert not row.truncated
@@ -229,7 +313,12 @@ def test_dladm_show_phys() -> None:
         "vmxnet3s0 Ethernet up    10000 full   vmxnet3s0\n"
     )
     assert (row.link, row.media, row.state, row.speed, row.duplex, row.device) == (
-        "vmxnet3s0", "Ethernet", "up", 10000, "full", "vmxnet3s0"
+        "vmxnet3s0",
+        "Ethernet",
+        "up",
+        10000,
+        "full",
+        "vmxnet3s0",
     )
     assert row.line == 2
 
@@ -240,7 +329,12 @@ def test_dladm_show_link_current_and_bridge_layouts() -> None:
         "net0                phys      1500   up       --\n"
     )
     assert (new.link, new.link_class, new.mtu, new.state, new.bridge, new.over) == (
-        "net0", "phys", 1500, "up", None, None
+        "net0",
+        "phys",
+        1500,
+        "up",
+        None,
+        None,
     )
     (old,) = p.parse_dladm_show_link(
         "LINK      CLASS MTU  STATE BRIDGE OVER\nvmxnet3s0 phys  9000 up    --     --\n"
@@ -261,7 +355,12 @@ def test_dladm_show_linkprop() -> None:
         "vmxnet3s0 mtu      rw   1500  1500    60-9000\n"
     )
     assert (row.link, row.name, row.perm, row.value, row.default, row.possible) == (
-        "vmxnet3s0", "mtu", "rw", "1500", "1500", "60-9000"
+        "vmxnet3s0",
+        "mtu",
+        "rw",
+        "1500",
+        "1500",
+        "60-9000",
     )
     assert row.int_value == 1500
     assert row.possible_range == (60, 9000)
@@ -328,7 +427,10 @@ def test_ipadm_show_ifprop() -> None:
         "net0       mtu             ipv4  rw   9000       9000       1500       68-9000\n"
     )
     assert (rows[0].ifname, rows[0].proto, rows[0].name, rows[0].int_current) == (
-        "net0", "ipv4", "mtu", 9000
+        "net0",
+        "ipv4",
+        "mtu",
+        9000,
     )
 
 
@@ -348,7 +450,9 @@ lo0: flags=2002000849<UP,LOOPBACK,RUNNING,MULTICAST,IPv6,VIRTUAL> mtu 8252 index
 def test_ifconfig_solaris() -> None:
     rows = p.parse_ifconfig(SOLARIS_IFCONFIG)
     assert [(r.name, r.mtu, r.family, r.index) for r in rows] == [
-        ("lo0", 8232, "ipv4", 1), ("vmxnet3s0", 9000, "ipv4", 2), ("lo0", 8252, "ipv6", 1)
+        ("lo0", 8232, "ipv4", 1),
+        ("vmxnet3s0", 9000, "ipv4", 2),
+        ("lo0", 8252, "ipv6", 1),
     ]
     assert "UP" in rows[1].flags
 
@@ -432,8 +536,12 @@ def test_ethtool_k_oldest_format_with_spaces_and_errors() -> None:
     )
     assert k.interface == "eth1"
     assert set(k.features) == {
-        "rx-checksumming", "tx-checksumming", "scatter-gather", "tcp-segmentation-offload",
-        "generic-segmentation-offload", "large-receive-offload",
+        "rx-checksumming",
+        "tx-checksumming",
+        "scatter-gather",
+        "tcp-segmentation-offload",
+        "generic-segmentation-offload",
+        "large-receive-offload",
     }
     assert k.enabled("tcp-segmentation-offload") is True
     assert k.enabled("large-receive-offload") is False
@@ -453,7 +561,10 @@ def test_ethtool_i() -> None:
         "driver: vmxnet3\nversion: 1.7.0.0-k-NAPI\nfirmware-version:\nbus-info: 0000:0b:00.0\n"
     )
     assert (info.driver, info.version, info.firmware_version, info.bus_info) == (
-        "vmxnet3", "1.7.0.0-k-NAPI", None, "0000:0b:00.0"
+        "vmxnet3",
+        "1.7.0.0-k-NAPI",
+        None,
+        "0000:0b:00.0",
     )
     assert info.lines["bus-info"] == 4
 
@@ -534,7 +645,11 @@ def test_esxcli_advanced() -> None:
     s = adv.get("/Net/TcpipDefLROEnabled")
     assert s is not None
     assert (s.type, s.int_value, s.default_int_value, s.min_value, s.max_value) == (
-        "integer", 0, 1, 0, 1
+        "integer",
+        0,
+        1,
+        0,
+        1,
     )
     assert s.string_value is None
     assert s.description == "LRO enabled for TCP/IP"
@@ -570,7 +685,11 @@ def test_driver_conf_properties_and_lines() -> None:
     conf = p.parse_driver_conf(CONF)
     assert conf.problems == ()
     assert set(conf.properties) == {
-        "TxRingSize", "RxRingSize", "RxBufPoolLimit", "EnableLSO", "MTU"
+        "TxRingSize",
+        "RxRingSize",
+        "RxBufPoolLimit",
+        "EnableLSO",
+        "MTU",
     }
     assert conf.properties["EnableLSO"].values == (0,) * 10
     assert conf.properties["EnableLSO"].line == 5
@@ -608,7 +727,11 @@ def test_driver_conf_empty_gives_driver_defaults() -> None:
     conf = p.parse_driver_conf("")
     eff = conf.effective(0)
     assert {k: v.value for k, v in eff.items()} == {
-        "TxRingSize": 256, "RxRingSize": 256, "RxBufPoolLimit": 512, "EnableLSO": 1, "MTU": 1500
+        "TxRingSize": 256,
+        "RxRingSize": 256,
+        "RxBufPoolLimit": 512,
+        "EnableLSO": 1,
+        "MTU": 1500,
     }
     assert all(v.valid and not v.from_conf for v in eff.values())
 
@@ -753,8 +876,9 @@ echo "ndd -set is how you do it" # ndd -set /dev/ip ip_lso_outbound 1
 
 def test_find_persistent_settings() -> None:
     found = p.find_persistent_settings(SCRIPT, "/etc/init.d/nettune")
-    summary = [(s.tool, s.action, s.target, s.properties, s.protocol, s.temporary, s.line)
-               for s in found]
+    summary = [
+        (s.tool, s.action, s.target, s.properties, s.protocol, s.temporary, s.line) for s in found
+    ]
     assert summary == [
         ("ndd", "-set", "/dev/ip", (("ip_lso_outbound", "0"),), None, False, 5),
         ("ndd", "-set", "/dev/vmxnet3s0", (("accept-jumbo", "1"),), None, False, 6),
@@ -763,8 +887,15 @@ def test_find_persistent_settings() -> None:
         ("ipadm", "set-ifprop", "net0", (("mtu", "9000"),), "ipv4", False, 8),
         ("dladm", "set-linkprop", "vmxnet3s0", (("mtu", "9000"),), None, False, 9),
         ("ipadm", "set-prop", "tcp", (("max_buf", "4194304"),), "tcp", False, 11),
-        ("ipadm", "set-prop", "tcp", (("recv_buf", "1048576"), ("send_buf", "1048576")), "tcp",
-         False, 11),
+        (
+            "ipadm",
+            "set-prop",
+            "tcp",
+            (("recv_buf", "1048576"), ("send_buf", "1048576")),
+            "tcp",
+            False,
+            11,
+        ),
     ]
     assert all(s.path == "/etc/init.d/nettune" for s in found)
     assert found[0].text.startswith("/usr/sbin/ndd -set /dev/ip ip_lso_outbound 0")

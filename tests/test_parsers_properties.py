@@ -29,9 +29,7 @@ from test_parsers import (
 from toolsfix.guest import parsers as p
 
 DATA = Path(__file__).resolve().parent / "data" / "real-locations"
-JOURNAL_HEAD = "\n".join(
-    (DATA / "artix.locations").read_text(encoding="utf-8").splitlines()[:120]
-)
+JOURNAL_HEAD = "\n".join((DATA / "artix.locations").read_text(encoding="utf-8").splitlines()[:120])
 
 PARSERS: dict[str, Callable[[Any], Any]] = {
     "release": p.parse_release,
@@ -53,8 +51,9 @@ PARSERS: dict[str, Callable[[Any], Any]] = {
     "sysctl": lambda t: p.parse_sysctl(t, "net.ipv4.ip_forward"),
     "esxcli": p.parse_esxcli_advanced,
     "esxcfg": p.parse_esxcfg_advcfg,
-    "driver_conf": lambda t: [p.parse_driver_conf(t).value_for(k, i)
-                              for k in p.VMXNET3S_PROPERTIES for i in (0, 1, 7)],
+    "driver_conf": lambda t: [
+        p.parse_driver_conf(t).value_for(k, i) for k in p.VMXNET3S_PROPERTIES for i in (0, 1, 7)
+    ],
     "etc_system": p.parse_etc_system,
     "bgp": lambda t: p.parse_bgp_config(t, "/etc/frr/frr.conf"),
     "locations": p.parse_locations,
@@ -124,6 +123,17 @@ def test_no_parser_raises_on_arbitrary_text(name: str, text: str) -> None:
 
 
 @pytest.mark.parametrize("name", sorted(PARSERS))
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(sample=st.sampled_from(SAMPLES), ops=mutations)
+def test_bytes_parse_like_the_text_they_encode(
+    name: str, sample: str, ops: list[tuple[int, int, int]]
+) -> None:
+    """A file read as bytes (image root, bundle) gives the result its decoded text gives."""
+    text = _mutate(sample, ops)
+    assert repr(PARSERS[name](text.encode("utf-8"))) == repr(PARSERS[name](text))
+
+
+@pytest.mark.parametrize("name", sorted(PARSERS))
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(sample=st.sampled_from(SAMPLES), ops=mutations)
 def test_no_parser_raises_on_mutated_samples(
@@ -133,11 +143,7 @@ def test_no_parser_raises_on_mutated_samples(
 
 
 @settings(max_examples=100, deadline=None)
-@given(
-    text=st.text(
-        alphabet=st.sampled_from(list('abcXY019=,;#"\\ \t\n\r-x')), max_size=200
-    )
-)
+@given(text=st.text(alphabet=st.sampled_from(list('abcXY019=,;#"\\ \t\n\r-x')), max_size=200))
 def test_driver_conf_on_conf_like_noise(text: str) -> None:
     conf = p.parse_driver_conf(text)
     for prop in conf.properties:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from toolsfix import installer, patcher
+from toolsfix import atomicfile, installer, patcher
 from toolsfix.distrib import open_decompressed
 from toolsfix.errors import ExitCode, RefusedError, ToolsfixError
 from toolsfix.patcher import BACKUP_SUFFIX, patch_archive, patch_file, run_patch
@@ -67,11 +67,15 @@ def test_only_the_cap_line_changes_and_a_marker_is_added(distrib: Path) -> None:
     assert len(changed) == 2
 
 
-def test_mode_is_preserved_even_read_only(distrib: Path) -> None:
+@pytest.mark.skipif(os.geteuid() != 0, reason="root may write a read-only file; a user may not")
+def test_read_only_file_keeps_its_mode(distrib: Path) -> None:
+    """VMware ships the configurator 0555; the patched file keeps the read-only mode."""
     cfg = cfg_of(distrib)
-    os.chmod(cfg, 0o444)
-    run_patch(distrib, run_perl=False)
-    assert stat.S_IMODE(cfg.stat().st_mode) == 0o444
+    os.chmod(cfg, 0o555)
+    out = run_patch(distrib, run_perl=False)
+    assert out.action == "patched"
+    assert stat.S_IMODE(cfg.stat().st_mode) == 0o555
+    assert stat.S_IMODE(cfg.with_name(cfg.name + BACKUP_SUFFIX).stat().st_mode) == 0o555
 
 
 def test_dry_run_writes_nothing_and_shows_a_diff(distrib: Path) -> None:
@@ -88,14 +92,14 @@ def test_interrupted_write_leaves_the_original(
 ) -> None:
     cfg = cfg_of(distrib)
     original = cfg.read_bytes()
-    real_replace = os.replace
+    real_rename = os.rename
 
-    def crash(src: str, dst: str) -> None:
-        if Path(dst) == cfg:
+    def crash(src: str, dst: str, **kwargs: object) -> None:
+        if dst == cfg.name:
             raise OSError(28, "No space left on device")
-        real_replace(src, dst)
+        real_rename(src, dst, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(patcher.os, "replace", crash)
+    monkeypatch.setattr(atomicfile.os, "rename", crash)
     with pytest.raises(ToolsfixError):
         run_patch(distrib, run_perl=False)
     assert cfg.read_bytes() == original
@@ -112,7 +116,7 @@ def test_unwritable_directory_is_refused_cleanly(
     def denied(*args: object, **kwargs: object) -> tuple[int, str]:
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr(patcher.tempfile, "mkstemp", denied)
+    monkeypatch.setattr(atomicfile, "_create_temp", denied)
     with pytest.raises(RefusedError) as exc:
         run_patch(distrib, run_perl=False)
     assert exc.value.exit_code == ExitCode.REFUSED

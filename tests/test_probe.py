@@ -1,8 +1,8 @@
 """Jumbo-frame probe: output parsing, command building and process handling without a network.
 
 The captured outputs are real runs of iputils ping 20221126 between network namespaces
-(addresses from the 198.18.0.0/15 benchmark range), plus the Solaris ``ping -s`` format from
-the reference notes. Process handling is exercised with small fake ``ping`` scripts, so no
+(addresses from the 198.18.0.0/15 benchmark range), plus the Solaris ``ping -s`` statistics
+format (docs/probe.md). Process handling is exercised with small fake ``ping`` scripts, so no
 packet leaves the machine in this file.
 """
 
@@ -81,7 +81,7 @@ BusyBox v1.35.0 (Debian 1:1.35.0-4+deb12u1+b1) multi-call binary.
 Usage: ping [OPTIONS] HOST
 """
 
-# The statistics-mode format from the reference notes (a 9000-byte payload, so MTU 9028).
+# The Solaris statistics-mode format (a 9000-byte payload, so MTU 9028).
 SOLARIS_STATS = """\
 PING 10.0.0.16: 9000 data bytes
 9008 bytes from 10.0.0.16: icmp_seq=0. time=0.223 ms

@@ -2,9 +2,9 @@
 
 The analyser is tested against vendor-samples/, so the samples themselves must be right: this
 runs each generated configurator's own ``configure_module_solaris`` (plus its pure helper subs)
-under perl with the I/O stubbed out, for every guest of the "Ground truth" table in the
-installer reference, and asserts the exact driver directories.  Expectations are written here
-from the reference tables, independently of vendor-samples/generate.py.
+under perl with the I/O stubbed out, for every guest of the "Ground truth" table in
+docs/background.md, and asserts the exact driver directories.  Expectations are written here
+from those tables, independently of vendor-samples/generate.py.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ needs_perl = pytest.mark.skipif(shutil.which("perl") is None, reason="perl is no
 
 @dataclass(frozen=True)
 class Expect:
-    """What the reference says one variant's configurator does."""
+    """What docs/background.md says one variant's configurator does."""
 
     rule: str  # "buggy" min(minor, 10), "fixed" min(minor, 11), "blog" max(minor, 10)
     vmmemctl_override: bool  # vmmemctl forced to 11 on 5.11 unless uname -v starts with snv
@@ -99,7 +99,7 @@ def configurator_text(variant: str) -> str:
 
 
 # ---------------------------------------------------------------------------------------------
-# Expected behaviour, from the reference tables
+# Expected behaviour, from the tables of docs/background.md
 # ---------------------------------------------------------------------------------------------
 def os_dir(rule: str, minor: int) -> str:
     if rule == "blog":
@@ -118,7 +118,7 @@ def installs(src_dir: str, module: str, *, conf: bool = False) -> list[str]:
 
 
 def expected(exp: Expect, guest: Guest, module: str) -> tuple[str, list[str]]:
-    """(return value, events) the reference predicts for one configure_module_solaris call."""
+    """(return value, events) the ground truth predicts for one configure_module_solaris call."""
     minor = int(guest.uname_r.split(".")[1])
     if minor < 10:
         return "no", []

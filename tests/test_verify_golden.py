@@ -42,6 +42,7 @@ def _drivers(doc: dict[str, Any]) -> dict[str, str | None]:
 
 
 def _check(doc: dict[str, Any], exp: dict[str, Any], extra: frozenset[str] = frozenset()) -> None:
+    _check_applicability(doc, exp)
     categories = sorted({f["category"] for f in doc["findings"]})
     assert categories == sorted(set(exp["categories"]) | extra), json.dumps(
         [(f["id"], f["message"]) for f in doc["findings"]], indent=1
@@ -53,6 +54,23 @@ def _check(doc: dict[str, Any], exp: dict[str, Any], extra: frozenset[str] = fro
         assert f["evidence"], f["id"]
         assert f["remedy"], f["id"]
         assert "\n" not in f["message"], f["id"]  # one line per finding
+
+
+def _check_applicability(doc: dict[str, Any], exp: dict[str, Any]) -> None:
+    """The OS family, each driver's provenance, the checks that must say not-applicable, and
+    the exit code at the default --fail-on, where the expectation states them."""
+    family = exp.get("guest", {}).get("family")
+    if family is not None:
+        assert doc["os"]["family"] == family
+    provenance = {d["path"]: d["provenance"] for d in doc["drivers"] if d["present"]}
+    for path, want in exp.get("provenance", {}).items():
+        assert provenance.get(path) == want, path
+    outcome = {s["check"]: s["outcome"] for s in doc["skipped"]}
+    for check in exp.get("not_applicable", []):
+        assert outcome.get(check) == "not-applicable", (check, outcome.get(check))
+    if "exit_code" in exp:
+        worst = [f for f in doc["findings"] if f["severity"] != "info"]
+        assert (1 if worst else 0) == exp["exit_code"], [f["id"] for f in worst]
 
 
 @pytest.mark.parametrize("name", sorted(GOLDEN["roots"]))

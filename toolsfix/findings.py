@@ -99,16 +99,37 @@ class Finding:
         return out
 
 
+class Outcome(str, enum.Enum):
+    """Why a check gave no verdict: the facts it needs were not there, or it does not apply.
+
+    A ``str`` enum so existing comparisons with the plain strings (and the JSON, which carries
+    the value) stay as they were.
+    """
+
+    NOT_EVALUATED = "not-evaluated"
+    NOT_APPLICABLE = "not-applicable"
+
+    def __str__(self) -> str:
+        return self.value
+
+
 @dataclass(frozen=True)
 class Skipped:
-    """A check that could not be evaluated or does not apply: an outcome, not an error."""
+    """A check that could not be evaluated or does not apply: an outcome, not an error.
+
+    ``outcome`` may be given as an :class:`Outcome` or its string value; it is stored as the
+    :class:`Outcome`, so a misspelt outcome fails where it is made, not in a report reader.
+    """
 
     check: str
     reason: str
-    outcome: str = "not-evaluated"  # or "not-applicable"
+    outcome: str = Outcome.NOT_EVALUATED
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "outcome", Outcome(self.outcome))
 
     def to_dict(self) -> dict[str, str]:
-        return {"check": self.check, "outcome": self.outcome, "reason": self.reason}
+        return {"check": self.check, "outcome": Outcome(self.outcome).value, "reason": self.reason}
 
 
 @dataclass(frozen=True)

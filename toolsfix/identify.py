@@ -32,8 +32,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Optional
 
-from toolsfix.fingerprint import DriverFingerprint, SectionInfo, lso_era
+from toolsfix.fingerprint import DriverFingerprint, SectionInfo
 from toolsfix.fpdb import FingerprintDB, Record
+from toolsfix.knowledge import lso_era
 
 __all__ = [
     "NEAREST_THRESHOLD",
@@ -41,6 +42,7 @@ __all__ = [
     "WEIGHTS",
     "Candidate",
     "Identification",
+    "best_of",
     "identify",
     "similarity",
 ]
@@ -542,6 +544,33 @@ def identify(
         note = f"the file is {what} but its location is {location_arch}"
         result = replace(result, reason=f"{result.reason}; {note}")
     return result
+
+
+def best_of(
+    fp: DriverFingerprint,
+    dbs: Sequence[tuple[str, FingerprintDB]],
+    *,
+    location_arch: Optional[str] = None,
+) -> tuple[Identification, str]:
+    """The strongest answer for ``fp`` over several databases, and the label of the one that
+    gave it.
+
+    ``dbs`` are tried in order (a guest's own ``LIBDIR`` builds first: the same release as the
+    installed drivers, so the strongest evidence); a hash rung (``exact``, ``code-identical``)
+    ends the search, otherwise the best rung wins and an earlier database wins a tie. With no
+    database at all the answer is ``unknown``.
+    """
+    best: Optional[Identification] = None
+    label = ""
+    for name, db in dbs:
+        ident = identify(fp, db, location_arch=location_arch)
+        if best is None or RUNGS.index(ident.rung) < RUNGS.index(best.rung):
+            best, label = ident, name
+        if ident.rung in ("exact", "code-identical"):
+            break
+    if best is None:
+        best = identify(fp, FingerprintDB(()), location_arch=location_arch)
+    return best, label
 
 
 def _identify_elf(

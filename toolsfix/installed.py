@@ -1,8 +1,11 @@
 """What is installed on a guest, as established by identification: the input of later checks.
 
-The driver checks (build vs OS, arch, tampering) produce these records; the network checks
-(LSO, jumbo frames) consume them, because whether LSO is dangerous or how the MTU must be set
-depends on *which build* is installed, not on what the OS is.
+The driver facts (``guest/drivers.py``) produce these records; the driver checks (build vs OS,
+arch, tampering) judge them and the network checks (LSO, jumbo frames) consume them, because
+whether LSO is dangerous or how the MTU must be set depends on *which build* is installed, not
+on what the OS is. Each record also says where the file came from (:class:`Provenance`): a
+check written for the VMware Tools tar installer has nothing to say about a driver the OS or a
+package delivered.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any, Optional
 
 from toolsfix.findings import Evidence
+from toolsfix.knowledge import Provenance
 
 OLD_PATH = "old-path"  # LSO transmit path that sends frames larger than the MTU
 NEW_PATH = "new-path"
@@ -35,6 +39,10 @@ class InstalledDriver:
     lso_era: str = UNKNOWN_ERA
     sha256: Optional[str] = None
     evidence: Optional[Evidence] = None
+    provenance: Provenance = Provenance.UNKNOWN
+    package: Optional[str] = None  # "IPS package pkg://…" when a package delivered it
+    provenance_evidence: Optional[Evidence] = None  # the journal line, manifest line, ...
+    unreadable: Optional[str] = None  # why the file could not be read (present is False)
 
     @property
     def build_family(self) -> Optional[str]:
@@ -42,6 +50,12 @@ class InstalledDriver:
         if self.os_dir is None:
             return None
         return self.os_dir[: -len("_64")] if self.os_dir.endswith("_64") else self.os_dir
+
+    @property
+    def from_tar_installer(self) -> bool:
+        """Copied by VMware's tar installer, or of unknown origin (then judged as if it were:
+        a driver no record explains is the tar installer's leftover until shown otherwise)."""
+        return self.provenance in (Provenance.TAR_INSTALLER, Provenance.UNKNOWN)
 
     @property
     def matches_os(self) -> Optional[bool]:
@@ -66,4 +80,7 @@ class InstalledDriver:
             "identity": self.identity,
             "lso_era": self.lso_era,
             "sha256": self.sha256,
+            "provenance": self.provenance.value,
+            "package": self.package,
+            **({"unreadable": self.unreadable} if self.unreadable else {}),
         }

@@ -12,9 +12,13 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Optional
 
+from toolsfix.knowledge import CONFIGURED_MODULES as CONFIGURED_MODULES
+from toolsfix.knowledge import GUESTS as GUESTS
+from toolsfix.knowledge import GUESTS_BY_NAME as GUESTS_BY_NAME
+from toolsfix.knowledge import Guest as Guest
 from toolsfix.perltext import DAMAGED_COMMENT, Line, Span, find_sub, lex, line_ending
 
 FUNCTION = "configure_module_solaris"
@@ -32,35 +36,11 @@ PATCHED = "patched"
 UNKNOWN = "unknown"
 
 
-@dataclass(frozen=True)
-class Guest:
-    """What the configurator sees of a guest: ``uname -r``, ``uname -v``, /etc/release line 1."""
+# The simulated guests (``GUESTS``: the JSON contract's releases) and ``CONFIGURED_MODULES``
+# live in toolsfix.knowledge; they are re-exported here for the callers that used to find
+# them in this module.
 
-    name: str
-    uname_r: str
-    uname_v: str
-    release: str
-
-    @property
-    def minor(self) -> int:
-        return int(self.uname_r.split(".")[1])
-
-
-# The guests of the JSON contract, plus Solaris 9 to show what "nothing copied" looks like.
-GUESTS: tuple[Guest, ...] = (
-    Guest("solaris-9", "5.9", "Generic_122300-61", "Solaris 9 9/05 s9x_u8wos_05 x86"),
-    Guest("solaris-10", "5.10", "Generic_147441-21", "Oracle Solaris 10 1/13 s10x_u11wos_24a X86"),
-    Guest("solaris-11.0", "5.11", "11.0", "Oracle Solaris 11 11/11 X86"),
-    Guest("solaris-11.1", "5.11", "11.1", "Oracle Solaris 11.1 X86"),
-    Guest("solaris-11.4", "5.11", "11.4.0.15.0", "Oracle Solaris 11.4 X86"),
-    Guest("opensolaris-2009.06", "5.11", "snv_111b", "OpenSolaris 2009.06 snv_111b X86"),
-)
-GUESTS_BY_NAME: Mapping[str, Guest] = {g.name: g for g in GUESTS}
-
-# Modules the Solaris configurator is asked to configure; vmci's branch is dead code there.
-CONFIGURED_MODULES = ("vmxnet3s", "vmxnet", "vmmemctl", "vmhgfs", "vmblock")
-
-# How a module's directory is chosen (see installer.md, "Which directory each module uses").
+# How a module's directory is chosen (docs/background.md, "Which directory each module uses").
 RULE_FLAVOR = "osFlavorDir"  # 2009.06 on snv_111b, else osDir
 RULE_OSDIR = "osDir"  # min(minor, currentMinor) (or whatever the comparison computes)
 RULE_FORCE11_UNLESS_SNV = "11 on minor 11 unless snv, else osDir"  # vmmemctl, 8.6.17/9.2.2+
@@ -139,6 +119,22 @@ class Analysis:
 
     def rule_for(self, module: str) -> Optional[ModuleRule]:
         return next((r for r in self.rules if r.module == module), None)
+
+    @property
+    def has_model(self) -> bool:
+        """Whether the static model can predict a selection (the state is recognised)."""
+        return (
+            self.selection_bug != UNKNOWN
+            and self.current_minor is not None
+            and self.comparison is not None
+        )
+
+    def predict_for(self, guest: Guest) -> Optional[dict[str, Optional[DirPair]]]:
+        """What the model says ``guest`` gets (any guest, not only the contract's); None when
+        nothing is copied. Check :attr:`has_model` first: without a model this is None too."""
+        if not self.has_model or self.current_minor is None or self.comparison is None:
+            return None
+        return predict(guest, self.current_minor, self.comparison, self.flavor_check, self.rules)
 
     def to_dict(self) -> dict[str, object]:
         dirs: dict[str, object] = {}
@@ -401,36 +397,44 @@ def predict(
     return out
 
 
-def analyse_text(text: str, *, path: str, data: Optional[bytes] = None) -> Analysis:
-    """Analyse a configurator's text. Never raises on odd input: oddities become ``unknown``."""
+def analyse_text(
+    text: str,
+    *,
+    path: str,
+    data: Optional[bytes] = None,
+    lines: Optional[Sequence[Line]] = None,
+) -> Analysis:
+    """Analyse a configurator's text. Never raises on odd input: oddities become ``unknown``.
+
+    ``lines`` is ``lex(text)`` when the caller has lexed the file already (the configurator
+    service lexes once and shares the lines with the sandboxed proof).
+    """
     raw = data if data is not None else text.encode("utf-8", "surrogateescape")
-    lines = lex(text)
+    if lines is None:
+        lines = lex(text)
     version, build, _ = find_buildnr(text)
-    product = find_product(lines)
-    base = {
-        "path": path,
-        "sha256": _sha256(raw),
-        "size": len(raw),
-        "line_ending": line_ending(text),
-        "damaged_comments": text.count(DAMAGED_COMMENT),
-        "version": version,
-        "build": build,
-        "product": product,
-    }
+    header = Analysis(
+        path=path,
+        sha256=_sha256(raw),
+        size=len(raw),
+        line_ending=line_ending(text),
+        damaged_comments=text.count(DAMAGED_COMMENT),
+        version=version,
+        build=build,
+        product=find_product(lines),
+        function=None,
+        current_minor=None,
+        current_minor_line=None,
+        comparison=None,
+        flavor_check=False,
+        marker_patch=None,
+        marker_line=None,
+        selection_bug=UNKNOWN,
+        reason=f"function {FUNCTION} not found",
+    )
     span = find_sub(lines, FUNCTION)
     if span is None:
-        return Analysis(
-            **base,  # type: ignore[arg-type]
-            function=None,
-            current_minor=None,
-            current_minor_line=None,
-            comparison=None,
-            flavor_check=False,
-            marker_patch=None,
-            marker_line=None,
-            selection_bug=UNKNOWN,
-            reason=f"function {FUNCTION} not found",
-        )
+        return header
     body = lines[span.start - 1 : span.end]
     current_minor = current_line = None
     for line in body:
@@ -458,8 +462,8 @@ def analyse_text(text: str, *, path: str, data: Optional[bytes] = None) -> Analy
     if current_minor is not None and comparison is not None and state != UNKNOWN:
         for guest in GUESTS:
             driver_dirs[guest.name] = predict(guest, current_minor, comparison, flavor_check, rules)
-    return Analysis(
-        **base,  # type: ignore[arg-type]
+    return replace(
+        header,
         function=span,
         current_minor=current_minor,
         current_minor_line=current_line,

@@ -249,6 +249,23 @@ class OsFamily(str, enum.Enum):
     ESXI = "esxi"
     UNKNOWN = "unknown"
 
+    @property
+    def label(self) -> str:
+        """How a message names the family: ``Solaris 11``, ``illumos``, ``Linux``."""
+        return _FAMILY_LABELS[self]
+
+
+_FAMILY_LABELS: Mapping[OsFamily, str] = {
+    OsFamily.SOLARIS_10: "Solaris 10",
+    OsFamily.SOLARIS_11: "Solaris 11",
+    OsFamily.SOLARIS_OLD: "Solaris 9 or older",
+    OsFamily.OPENSOLARIS: "OpenSolaris",
+    OsFamily.ILLUMOS: "illumos",
+    OsFamily.LINUX: "Linux",
+    OsFamily.ESXI: "ESXi",
+    OsFamily.UNKNOWN: "unknown",
+}
+
 
 #: Families that run VMware's Solaris tar installer (``configure_module_solaris`` applies).
 TAR_INSTALLER_FAMILIES: frozenset[OsFamily] = frozenset(
@@ -263,3 +280,73 @@ class Provenance(str, enum.Enum):
     PACKAGE = "package"  # IPS, SVR4, rpm or deb package (e.g. open-vm-tools)
     OS = "os"  # shipped with the operating system (illumos in-tree vmxnet3s)
     UNKNOWN = "unknown"
+
+
+#: Families whose kernel is SunOS: drivers live in ``/kernel/drv[/amd64]``, and VMware's Solaris
+#: tar installer can run there (illumos included: it is SunOS 5.11 to the configurator).
+SUNOS_FAMILIES: frozenset[OsFamily] = TAR_INSTALLER_FAMILIES | {OsFamily.ILLUMOS}
+
+#: ``ID=`` values of ``/etc/os-release`` that name an illumos distribution.
+ILLUMOS_OS_RELEASE_IDS: frozenset[str] = frozenset(
+    {"illumos", "openindiana", "omnios", "smartos", "tribblix", "dilos", "helios", "nexenta"}
+)
+#: ``uname -v`` prefixes of illumos kernels: OpenIndiana ``illumos-<hash>``, SmartOS
+#: ``joyent_<timestamp>``, OmniOS ``omnios-r<release>-<hash>``.
+ILLUMOS_UNAME_V_PREFIXES: tuple[str, ...] = ("illumos-", "joyent_", "omnios-")
+
+#: Drivers an OS ships itself, by family: illumos delivers ``vmxnet3s`` 64-bit only, from its
+#: own packages, with no VMware Tools install database.
+OS_SUPPLIED_DRIVERS: Mapping[OsFamily, tuple[str, ...]] = {
+    OsFamily.ILLUMOS: ("/kernel/drv/amd64/vmxnet3s",),
+}
+#: What is known of where an OS-supplied driver's code comes from (evidence and LSO reasoning).
+OS_DRIVER_LINEAGE: Mapping[OsFamily, str] = {
+    OsFamily.ILLUMOS: (
+        "illumos-gate vmxnet3s (added 2012), derived from open-vm-tools' stable-8.6.x branch"
+    ),
+}
+#: IPS package stems under which illumos distributions deliver their in-tree drivers.
+OS_DRIVER_PACKAGE_PREFIX = "driver/"
+
+# --------------------------------------------------------------------------------------------
+# Where guests record what is installed
+
+#: The tar4 install journal of VMware Tools (``file``/``answer``/``remove_*`` records).
+INSTALL_DB_PATH = "/etc/vmware-tools/locations"
+#: Where the tar installer puts its files unless the journal answers otherwise.
+DEFAULT_LIBDIR = "/usr/lib/vmware-tools"
+DEFAULT_BINDIR = "/usr/bin"
+#: The installed configurator's name in ``BINDIR``.
+CONFIGURATOR_NAME = "vmware-config-tools.pl"
+#: The vmxnet3s driver configuration; the tar installer copies it from the 32-bit build dir.
+DRIVER_CONF_PATH = "/kernel/drv/vmxnet3s.conf"
+#: IPS: the catalog of installed packages (JSON: publisher -> stem -> versions) and the
+#: directory holding each installed package's manifest (``<publisher>/pkg/<stem>/<version>``,
+#: both URL-quoted).
+IPS_INSTALLED_CATALOG = "/var/pkg/state/installed/catalog.base.C"
+IPS_PUBLISHER_DIR = "/var/pkg/publisher"
+#: SVR4 (Solaris 10): one line per installed path, naming the packages that own it.
+SVR4_CONTENTS = "/var/sadm/install/contents"
+#: dpkg (Debian, Ubuntu): ``<package>.list`` names every path a package installed.
+DPKG_INFO_DIR = "/var/lib/dpkg/info"
+#: Packages that carry VMware Tools' user space without the tar installer.
+OPEN_VM_TOOLS_PACKAGES: tuple[str, ...] = ("open-vm-tools",)
+
+
+def lso_era_of_release(version: Optional[str], family: Optional[str] = None) -> str:
+    """The LSO transmit path of a vmxnet3s built from open-vm-tools ``version`` for ``family``.
+
+    For drivers whose bytes no fingerprint knows but whose release is known from a package
+    (open-vm-tools packaged for Solaris 11.4): the new path arrived in 9.10.0, 10.1.x went back
+    to the old one for Solaris 10 builds only, and 10.2 on use the new path everywhere.
+    """
+    v = _version_tuple(version)
+    if v is None:
+        return UNKNOWN_LSO_PATH
+    if v < (9, 10, 0):
+        return OLD_LSO_PATH
+    if v[:2] == (10, 1):
+        if family is None:
+            return UNKNOWN_LSO_PATH
+        return OLD_LSO_PATH if family == "10" else NEW_LSO_PATH
+    return NEW_LSO_PATH

@@ -4,27 +4,43 @@ The static model in :mod:`toolsfix.installer` reads the code; this module runs i
 ``configure_module_solaris`` and the helpers it calls from the file itself, compile them in a
 Perl ``Safe`` compartment (opcode mask: no system/exec/backticks/open/fork/sockets/eval/require),
 stub every side effect (uname, /etc/release, install_file, the install database, add_drv), and
-record what the real code *would* copy for each simulated guest. Defence in depth around the
-compartment: a separate process with a clean environment, an empty working directory, CPU,
-memory and file-size limits and a wall-clock timeout.
+record what the real code *would* copy for each simulated guest.
+
+The file is untrusted, and ``Safe`` alone does not contain it (docs/security.md): the harness
+(``sandbox.pl``) blocks every signal, never lets a value the file created be used or freed
+outside the compartment, and reports through framed records with a per-run nonce that the
+file's code cannot read. Around that, defence in depth at the OS level: a separate process in
+its own session with a clean environment, an empty working directory, no inherited descriptors,
+CPU/memory/file-size/descriptor/process limits, no core dumps, a wall-clock timeout, and --
+where the platform allows it, never as a failure of the run -- an unprivileged uid and a private
+network namespace. :func:`compile_check` replaces ``perl -c``, which would run the file's BEGIN
+blocks and ``use`` statements on the host.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import math
 import os
 import re
+import secrets
+import selectors
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
+import threading
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
-from toolsfix.installer import CONFIGURED_MODULES, FUNCTION, GUESTS, DirPair, Guest
-from toolsfix.perltext import DAMAGED_COMMENT, Line, find_sub, lex, sub_names, text_of
+from toolsfix.installer import FUNCTION, DirPair
+from toolsfix.knowledge import CONFIGURED_MODULES, GUESTS, Guest
+from toolsfix.perltext import DAMAGED_COMMENT, Line, code_of, find_sub, lex, sub_names, text_of
 
 HARNESS = Path(__file__).with_name("sandbox.pl")
 
@@ -40,6 +56,23 @@ STUBBED = frozenset(
 _CALL_RE = re.compile(r"\b([A-Za-z_]\w*)\s*\(")
 _DIR_RE = re.compile(r"modules/binary/+([^/]+)/+([^/]+)$")
 
+# Bounds on what we read back. The harness keeps its results under 4 MiB (sandbox.pl,
+# MAX_OUTPUT); anything longer is not the harness talking.
+OUTPUT_LIMIT = 5 << 20
+STDERR_LIMIT = 64 << 10
+MEMORY_LIMIT = 1 << 30
+OPEN_FILES_LIMIT = 32
+NOBODY = 65534
+_CLONE_NEWUSER = 0x10000000
+_CLONE_NEWNET = 0x40000000
+_PR_SET_NO_NEW_PRIVS = 38
+# Landlock (Linux >= 5.13): syscall numbers are the same on every architecture.
+_SYS_LANDLOCK_CREATE_RULESET, _SYS_LANDLOCK_ADD_RULE, _SYS_LANDLOCK_RESTRICT_SELF = 444, 445, 446
+_LL_WRITE_FILE = 1 << 1
+_LL_TRUNCATE = 1 << 14
+# The OS layer is defence in depth; the tests switch it off to prove the harness alone holds.
+_OS_CONFINEMENT = True
+
 
 def find_perl() -> Optional[str]:
     """The perl to use: ``$TOOLSFIX_PERL`` or the first on PATH."""
@@ -52,9 +85,14 @@ class Extracted:
     repaired_comments: int
 
 
-def extract(text: str) -> Optional[Extracted]:
-    """The target function plus, transitively, every helper it calls that the file defines."""
-    lines = lex(text)
+def extract(text: str, *, lines: Optional[Sequence[Line]] = None) -> Optional[Extracted]:
+    """The target function plus, transitively, every helper it calls that the file defines.
+
+    ``lines`` is ``lex(text)`` when the caller already has it (the static analysis lexes the
+    same file): lexing a real 485 KB configurator twice cost as much as the analysis itself.
+    """
+    if lines is None:
+        lines = lex(text)
     defined = sub_names(lines)
     if FUNCTION not in defined:
         return None
@@ -107,6 +145,8 @@ class Execution:
     calls: Mapping[tuple[str, str], tuple[Call, ...]] = field(default_factory=dict)
     returns: Mapping[tuple[str, str], str] = field(default_factory=dict)
     errors: Mapping[tuple[str, str], str] = field(default_factory=dict)
+    # How the perl process was confined (each OS-level step, applied or why not).
+    confinement: tuple[str, ...] = ()
 
     def copies(self, guest: str, module: str) -> list[tuple[str, str]]:
         return [
@@ -138,44 +178,422 @@ class Execution:
         return None
 
     def driver_dirs(
-        self, modules: Iterable[str]
+        self, modules: Iterable[str], guests: Sequence[Guest] = GUESTS
     ) -> dict[str, Optional[dict[str, Optional[DirPair]]]]:
+        """Per guest: module -> (dir32, dir64) copied, None for a guest that got nothing."""
+        modules = tuple(modules)
         out: dict[str, Optional[dict[str, Optional[DirPair]]]] = {}
-        for guest in GUESTS:
+        for guest in guests:
             per = {m: self.module_dirs(guest.name, m) for m in modules}
             out[guest.name] = None if all(v is None for v in per.values()) else per
         return out
 
 
-def _limits(cpu_seconds: int) -> None:  # pragma: no cover - runs in the child
-    import resource
+@dataclass(frozen=True)
+class CompileCheck:
+    """Whether a configurator compiles, decided without running any of its code on the host.
 
-    resource.setrlimit(resource.RLIMIT_CPU, (cpu_seconds, cpu_seconds))
-    resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))
-    resource.setrlimit(resource.RLIMIT_FSIZE, (8 << 20, 8 << 20))
-    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    ``compiles`` is None only when there is no perl. ``line`` is the file's own line number of
+    the first error; ``reason`` says why the check itself failed (a killed or broken sandbox),
+    in which case ``compiles`` is False: an unproven file is not a compiling one.
+    """
+
+    compiles: Optional[bool]
+    error: str = ""
+    line: Optional[int] = None
+    reason: str = ""
+    confinement: tuple[str, ...] = ()
 
 
-def _confined(argv: list[str], cwd: Path, timeout: float) -> subprocess.CompletedProcess[bytes]:
-    """Run perl with a clean environment, an empty cwd, rlimits and a wall-clock timeout."""
-    cpu = max(2, int(timeout))
-    preexec = None if sys.platform == "win32" else (lambda: _limits(cpu))
-    return subprocess.run(
-        argv,
-        cwd=cwd,
-        env={"PATH": "/usr/bin:/bin", "LC_ALL": "C"},
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        timeout=timeout,
-        check=False,
-        preexec_fn=preexec,
-    )
+# ---------------------------------------------------------------------------------------------
+# OS-level confinement
+# ---------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class _Plan:
+    """What the child applies to itself before exec: limits, then namespaces, then identity."""
+
+    cpu_seconds: int
+    unshare_flags: int  # 0: no namespace
+    drop_to: Optional[tuple[int, int]]  # (uid, gid) when running as root
+    os_layer: bool  # False: rlimits only (the tests' harness-only mode)
+
+
+def _unprivileged_ids() -> tuple[int, int]:
+    try:
+        import pwd  # Unix-only: imported where used, so the import failing is handled here
+
+        pw = pwd.getpwnam("nobody")
+    except (ImportError, KeyError):
+        return NOBODY, NOBODY
+    return pw.pw_uid, pw.pw_gid
+
+
+def _plan(cpu_seconds: int) -> _Plan:
+    if not _OS_CONFINEMENT:
+        return _Plan(cpu_seconds, 0, None, os_layer=False)
+    root = hasattr(os, "geteuid") and os.geteuid() == 0
+    flags = 0
+    if sys.platform.startswith("linux"):
+        # As root a network namespace needs nothing else; otherwise it needs a user namespace
+        # of its own (unprivileged user namespaces), which the child simply tries.
+        flags = _CLONE_NEWNET if root else _CLONE_NEWUSER | _CLONE_NEWNET
+    return _Plan(cpu_seconds, flags, _unprivileged_ids() if root else None, os_layer=True)
+
+
+def _libc() -> Any:
+    """libc for unshare/prctl, loaded in the parent: the forked child should only call."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        import ctypes  # Linux only (unshare/prctl): never imported on other platforms
+
+        return ctypes.CDLL(None, use_errno=True)
+    except (OSError, ImportError):
+        return None
+
+
+def _errno_text() -> str:
+    import ctypes  # only after a libc call failed, which needed ctypes already
+
+    return os.strerror(ctypes.get_errno())
+
+
+def _child_setup(plan: _Plan, status_fd: int, libc: Any) -> None:
+    """Runs in the forked child, before exec: every step best-effort, each outcome reported."""
+    notes: list[str] = []
+    try:
+        import resource  # Unix-only: a failed import is one of the reported outcomes
+
+        limits = [
+            ("cpu", resource.RLIMIT_CPU, plan.cpu_seconds),
+            ("as", resource.RLIMIT_AS, MEMORY_LIMIT),
+            ("fsize", resource.RLIMIT_FSIZE, 0),
+            ("nofile", resource.RLIMIT_NOFILE, OPEN_FILES_LIMIT),
+            ("core", resource.RLIMIT_CORE, 0),
+        ]
+        for name, which, value in limits:
+            try:
+                resource.setrlimit(which, (value, value))
+                notes.append(f"limit {name}={value}")
+            except (ValueError, OSError) as exc:
+                notes.append(f"limit {name} not set: {exc}")
+        if plan.unshare_flags and libc is not None:
+            if libc.unshare(plan.unshare_flags) == 0:
+                notes.append("network: private namespace (no interfaces)")
+            else:
+                notes.append(f"network: namespace not created: {_errno_text()}")
+        elif plan.os_layer:
+            notes.append("network: namespaces not available on this platform")
+        if plan.drop_to is not None:
+            uid, gid = plan.drop_to
+            try:
+                os.setgroups([])
+                os.setgid(gid)
+                os.setuid(uid)
+                notes.append(f"identity: dropped root to uid {uid} gid {gid}")
+            except OSError as exc:
+                notes.append(f"identity: still root, could not drop privileges: {exc}")
+        # After the uid change: the kernel would otherwise refuse the exec itself.
+        try:
+            resource.setrlimit(resource.RLIMIT_NPROC, (0, 0))
+            note = "limit nproc=0" + (" (not enforced for root)" if os.geteuid() == 0 else "")
+            notes.append(note)
+        except (ValueError, OSError) as exc:
+            notes.append(f"limit nproc not set: {exc}")
+        if libc is not None:
+            if libc.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0:
+                notes.append("no_new_privs set")
+            else:
+                notes.append(f"no_new_privs not set: {_errno_text()}")
+            if plan.os_layer:
+                notes.append(_landlock(libc))
+    except BaseException as exc:  # never let a confinement step fail the run
+        notes.append(f"confinement step failed: {exc!r}")
+    with contextlib.suppress(OSError):
+        os.write(status_fd, "\n".join(notes).encode("utf-8", "replace")[:16384])
+
+
+def _landlock(libc: Any) -> str:
+    """Forbid every filesystem write except to /dev/null, TCP, and signals/abstract sockets
+    outside the sandbox, for this process and what it execs. Reads stay allowed (perl loads its
+    modules). Runs in the child after no_new_privs; returns what it did, in one line."""
+    import ctypes  # Linux only, like Landlock itself
+
+    abi = libc.syscall(_SYS_LANDLOCK_CREATE_RULESET, None, 0, 1)  # 1: ask for the ABI version
+    if abi < 1:
+        return f"filesystem: landlock not available: {_errno_text()}"
+    # EXECUTE and READ_* (bits 0, 2, 3) stay unhandled; every right that changes the tree is.
+    fs = sum(1 << b for b in (1, 4, 5, 6, 7, 8, 9, 10, 11, 12))
+    fs |= (1 << 13 if abi >= 2 else 0) | (_LL_TRUNCATE if abi >= 3 else 0)
+    net = 0b11 if abi >= 4 else 0  # bind, connect (TCP)
+    scoped = 0b11 if abi >= 6 else 0  # abstract unix sockets, signals
+    attr = (ctypes.c_uint64 * 3)(fs, net, scoped)
+    size = 24 if abi >= 6 else 16 if abi >= 4 else 8
+    ruleset = libc.syscall(_SYS_LANDLOCK_CREATE_RULESET, ctypes.byref(attr), size, 0)
+    if ruleset < 0:
+        return f"filesystem: landlock ruleset refused: {_errno_text()}"
+    try:
+        null = os.open("/dev/null", os.O_PATH | os.O_CLOEXEC)
+        try:
+
+            class PathBeneath(ctypes.Structure):
+                _pack_ = 1
+                _fields_ = (("allowed_access", ctypes.c_uint64), ("parent_fd", ctypes.c_int32))
+
+            rights = _LL_WRITE_FILE | (_LL_TRUNCATE if abi >= 3 else 0)
+            rule = PathBeneath(rights, null)
+            if libc.syscall(_SYS_LANDLOCK_ADD_RULE, ruleset, 1, ctypes.byref(rule), 0) != 0:
+                return f"filesystem: landlock rule refused: {_errno_text()}"
+        finally:
+            os.close(null)
+        if libc.syscall(_SYS_LANDLOCK_RESTRICT_SELF, ruleset, 0) != 0:
+            return f"filesystem: landlock not applied: {_errno_text()}"
+    finally:
+        os.close(ruleset)
+    return f"filesystem: read-only except /dev/null (landlock ABI {abi})"
+
+
+@dataclass(frozen=True)
+class _Raw:
+    stdout: bytes
+    stderr: bytes
+    returncode: Optional[int]
+    problem: str  # "" | "timeout" | "overflow" | "start: ..."
+    confinement: tuple[str, ...]
+
+
+def _kill_group(proc: subprocess.Popen[bytes]) -> None:
+    """The child leads its own session: kill exactly that group, then reap it."""
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError, AttributeError):
+        with contextlib.suppress(ProcessLookupError):
+            proc.kill()
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        proc.wait(5)
+
+
+def _run_harness(
+    perl: str, job: bytes, timeout: float, cancel: Optional[threading.Event] = None
+) -> _Raw:
+    """Run ``perl -`` on harness + job, confined; read at most OUTPUT_LIMIT bytes back.
+
+    ``cancel``, set from another thread, kills the run's process group at once (problem
+    ``cancelled``): a scan whose archive turns out damaged after the configurator member
+    must not wait for, or leave behind, a proof nobody will read.
+    """
+    if cancel is not None and cancel.is_set():
+        return _Raw(b"", b"", None, "cancelled", ())
+    program = HARNESS.read_bytes() + b"\n__DATA__\n" + job
+    plan = _plan(max(1, math.ceil(timeout)))
+    libc = _libc()
+    status_r, status_w = os.pipe()
+    try:
+        with tempfile.TemporaryDirectory(prefix="toolsfix-perl-") as jail:
+            try:
+                proc = subprocess.Popen(
+                    [perl, "-"],
+                    cwd=jail,
+                    env={"PATH": "/usr/bin:/bin", "LC_ALL": "C"},
+                    stdin=subprocess.PIPE,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.PIPE,
+                    close_fds=True,
+                    start_new_session=True,
+                    preexec_fn=lambda: _child_setup(plan, status_w, libc),
+                )
+            except (OSError, subprocess.SubprocessError) as exc:
+                return _Raw(b"", b"", None, f"start: {exc}", ())
+            os.close(status_w)
+            status_w = -1
+            with os.fdopen(status_r, "rb") as fh:
+                status_r = -1
+                notes = tuple(fh.read(16384).decode("utf-8", "replace").splitlines())
+            out, err, problem = _communicate(proc, program, timeout, cancel)
+    finally:
+        for fd in (status_r, status_w):
+            if fd >= 0:
+                os.close(fd)
+    return _Raw(out, err, proc.returncode, problem, notes)
+
+
+# How often a run with a ``cancel`` event looks at it while perl is quiet.
+_CANCEL_POLL = 0.05
+
+
+def _communicate(
+    proc: subprocess.Popen[bytes],
+    data: bytes,
+    timeout: float,
+    cancel: Optional[threading.Event] = None,
+) -> tuple[bytes, bytes, str]:
+    """Feed stdin and drain stdout/stderr without ever holding more than the limits."""
+    assert proc.stdin is not None and proc.stdout is not None and proc.stderr is not None
+    deadline = time.monotonic() + timeout
+    out = bytearray()
+    err = bytearray()
+    view = memoryview(data)
+    sent = 0
+    sel = selectors.DefaultSelector()
+    os.set_blocking(proc.stdin.fileno(), False)
+    sel.register(proc.stdin, selectors.EVENT_WRITE)
+    sel.register(proc.stdout, selectors.EVENT_READ)
+    sel.register(proc.stderr, selectors.EVENT_READ)
+    problem = ""
+    try:
+        while sel.get_map():
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                problem = "timeout"
+                break
+            if cancel is not None:
+                if cancel.is_set():
+                    problem = "cancelled"
+                    break
+                remaining = min(remaining, _CANCEL_POLL)
+            for key, _ in sel.select(remaining):
+                stream = key.fileobj
+                if stream is proc.stdin:
+                    try:
+                        sent += os.write(proc.stdin.fileno(), view[sent : sent + 65536])
+                    except BlockingIOError:
+                        continue
+                    except OSError:  # the harness stopped reading: it will tell us why
+                        sent = len(data)
+                    if sent >= len(data):
+                        sel.unregister(proc.stdin)
+                        with contextlib.suppress(OSError):
+                            proc.stdin.close()
+                    continue
+                chunk = os.read(key.fd, 65536)
+                if not chunk:
+                    sel.unregister(stream)
+                    continue
+                if stream is proc.stdout:
+                    out += chunk
+                    if len(out) > OUTPUT_LIMIT:
+                        problem = "overflow"
+                        break
+                elif len(err) < STDERR_LIMIT:
+                    err += chunk[: STDERR_LIMIT - len(err)]
+            if problem:
+                break
+        if not problem:
+            try:
+                proc.wait(max(0.0, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                problem = "timeout"
+    finally:
+        sel.close()
+        if problem or proc.poll() is None:
+            _kill_group(proc)
+        for stream in (proc.stdin, proc.stdout, proc.stderr):
+            with contextlib.suppress(OSError):
+                stream.close()
+    return bytes(out), bytes(err), problem
+
+
+# ---------------------------------------------------------------------------------------------
+# The results channel
+# ---------------------------------------------------------------------------------------------
+class _Invalid(Exception):
+    """The results are not what the harness writes: nothing in them can be trusted."""
 
 
 def _unescape(s: str) -> str:
     return re.sub(
         r"\\([\\tnr])", lambda m: {"\\": "\\", "t": "\t", "n": "\n", "r": "\r"}[m.group(1)], s
     )
+
+
+def _records(data: bytes, nonce: str) -> list[list[str]]:
+    """Framed records ``LEN:PAYLOAD\\n`` ending in ``END<TAB>COUNT<TAB>NONCE``, or _Invalid."""
+    records: list[list[str]] = []
+    pos = 0
+    while pos < len(data):
+        colon = data.find(b":", pos, pos + 11)
+        head = data[pos:colon] if colon >= 0 else b""
+        if not head.isdigit():
+            raise _Invalid(f"malformed frame at byte {pos}")
+        start = colon + 1
+        end = start + int(head)
+        if data[end : end + 1] != b"\n":
+            raise _Invalid(f"truncated frame at byte {pos}")
+        payload = data[start:end].decode("utf-8", "surrogateescape")
+        records.append([_unescape(f) for f in payload.split("\t")])
+        pos = end + 1
+    if not records or records[-1][0] != "END":
+        raise _Invalid("no trailer (the harness did not finish)")
+    trailer = records.pop()
+    if trailer[1:] != [str(len(records)), nonce]:
+        raise _Invalid("trailer does not match the records or this run")
+    return records
+
+
+def _section(kind: str, body: str, name: str = "") -> bytes:
+    raw = body.encode("utf-8", "surrogateescape")
+    head = f"=={kind} {len(raw)}" + (f" {name}" if name else "")
+    return head.encode("ascii") + b"\n" + raw + b"\n"
+
+
+CANCELLED = "cancelled before it finished"
+
+
+def _exchange(
+    perl: str,
+    mode: str,
+    sections: Sequence[bytes],
+    timeout: float,
+    cancel: Optional[threading.Event] = None,
+) -> tuple[Optional[list[list[str]]], str, tuple[str, ...]]:
+    """(records, "", confinement) or (None, why the run cannot be trusted, confinement)."""
+    nonce = secrets.token_hex(16)
+    job = f"toolsfix-sandbox 2 {nonce} {mode}\n".encode("ascii") + b"".join(sections)
+    raw = _run_harness(perl, job, timeout, cancel)
+    notes = raw.confinement
+    if raw.problem == "cancelled":
+        return None, CANCELLED, notes
+    if raw.problem.startswith("start"):
+        return None, f"cannot run perl: {raw.problem[7:]}", notes
+    if raw.problem == "timeout":
+        return None, f"sandboxed run exceeded {timeout:g}s and was killed", notes
+    if raw.problem == "overflow":
+        return None, f"sandbox output invalid: more than {OUTPUT_LIMIT} bytes", notes
+    try:
+        records = _records(raw.stdout, nonce)
+    except _Invalid as exc:
+        return None, _ended(raw, str(exc)), notes
+    identity = next((r for r in records if r[0] == "CONFINED"), None)
+    if identity is not None and len(identity) >= 3:
+        notes = (*notes, f"harness ran as uid {identity[1]} (effective {identity[2]})")
+    return records, "", notes
+
+
+def _ended(raw: _Raw, detail: str) -> str:
+    """Why a run without a valid trailer ended, in one line."""
+    rc = raw.returncode
+    if rc is not None and rc < 0:
+        name = signal.Signals(-rc).name if -rc in signal.valid_signals() else str(-rc)
+        cause = " (CPU limit)" if -rc == signal.SIGKILL else ""
+        return f"sandbox was killed by {name}{cause}"
+    lines = raw.stderr.decode("utf-8", "replace").strip().splitlines()
+    last = lines[-1][:300] if lines else ""
+    if "Out of memory" in last:
+        return "sandbox ran out of memory"
+    return f"sandbox output invalid: {detail} (exit {rc}{': ' + last if last else ''})"
+
+
+# ---------------------------------------------------------------------------------------------
+# Execution
+# ---------------------------------------------------------------------------------------------
+_GUEST_FIELD_MAX = 256
+_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _guest_field(value: str) -> str:
+    """A guest value as one field of the GUEST record: tab-separated, so no control
+    characters (a guest's ``uname -v`` or release line is input like any other)."""
+    return _CONTROL_RE.sub(" ", value)[:_GUEST_FIELD_MAX]
 
 
 def execute(
@@ -185,37 +603,34 @@ def execute(
     modules: Sequence[str] = CONFIGURED_MODULES,
     timeout: float = 20.0,
     perl: Optional[str] = None,
+    lines: Optional[Sequence[Line]] = None,
+    cancel: Optional[threading.Event] = None,
 ) -> Execution:
-    """Run ``configure_module_solaris`` for every guest x module. Never raises on bad code."""
+    """Run ``configure_module_solaris`` for every guest x module. Never raises on bad code.
+
+    ``lines`` is ``lex(text)`` when the caller has it already (see :func:`extract`).
+    ``cancel``, set from another thread, stops the run at once: the result then says
+    :data:`CANCELLED` and ``ran`` is False.
+    """
     perl = perl or find_perl()
     if perl is None:
         return Execution(False, "perl not found (set TOOLSFIX_PERL or use --no-exec)")
-    extracted = extract(text)
+    extracted = extract(text, lines=lines)
     if extracted is None:
         return Execution(False, f"{FUNCTION} not found")
-    with tempfile.TemporaryDirectory(prefix="toolsfix-perl-") as work:
-        spec = Path(work, "spec")
-        results = Path(work, "results")
-        with spec.open("w", encoding="utf-8", errors="surrogateescape", newline="\n") as fh:
-            for name, src in extracted.subs:
-                fh.write(f"==SUB {name}\n{src}")
-            for g in guests:
-                fh.write(f"==GUEST\t{g.name}\t{g.uname_r}\t{g.uname_v}\t{g.release}\n")
-            for m in modules:
-                fh.write(f"==MODULE\t{m}\n")
-        jail = Path(work, "cwd")
-        jail.mkdir()
-        try:
-            proc = _confined([perl, str(HARNESS), str(spec), str(results)], jail, timeout)
-        except subprocess.TimeoutExpired:
-            return Execution(False, f"sandboxed run exceeded {timeout:g}s and was killed")
-        except OSError as exc:
-            return Execution(False, f"cannot run perl: {exc}")
-        if not results.exists():
-            err = proc.stderr.decode("utf-8", "replace").strip().splitlines()
-            return Execution(False, f"sandbox failed: {err[-1] if err else proc.returncode}")
-        records = results.read_text(encoding="utf-8", errors="surrogateescape").splitlines()
-    result = _parse(records, extracted.repaired_comments, proc.returncode)
+    sections = [_section("SUB", src, name) for name, src in extracted.subs]
+    for g in guests:
+        fields = (g.name, g.uname_r, g.uname_v, g.release)
+        sections.append(_section("GUEST", "\t".join(_guest_field(v) for v in fields)))
+    sections += [_section("MODULE", m) for m in modules]
+    try:
+        records, why, notes = _exchange(perl, "execute", sections, timeout, cancel)
+    except OSError as exc:
+        return Execution(False, f"cannot run perl: {exc}")
+    if records is None:
+        return Execution(False, why, repaired_comments=extracted.repaired_comments,
+                         confinement=notes)  # fmt: skip
+    result = _parse(records, extracted.repaired_comments)
     # Report a fallback the file lacks only if its code actually calls it.
     source = "".join(src for _, src in extracted.subs)
     used = tuple(
@@ -223,19 +638,19 @@ def execute(
         for name, why in result.stubbed
         if why != "not defined in the file" or re.search(rf"\b{name}\s*\(", source)
     )
-    return dataclasses.replace(result, stubbed=used)
+    return dataclasses.replace(result, stubbed=used, confinement=notes)
 
 
-def _parse(records: list[str], repaired: int, returncode: int) -> Execution:
+def _parse(records: list[list[str]], repaired: int) -> Execution:
     compiled: list[str] = []
     stubbed: list[tuple[str, str]] = []
     compile_errors: list[tuple[str, str]] = []
     calls: dict[tuple[str, str], list[Call]] = {}
     returns: dict[tuple[str, str], str] = {}
     errors: dict[tuple[str, str], str] = {}
-    done = False
-    for rec in records:
-        fields = [_unescape(f) for f in rec.split("\t")]
+    truncated: list[str] = []
+    done = overflow = False
+    for fields in records:
         kind = fields[0]
         if kind == "COMPILED":
             compiled.append(fields[1])
@@ -249,14 +664,23 @@ def _parse(records: list[str], repaired: int, returncode: int) -> Execution:
             returns[(fields[1], fields[2])] = fields[3] if len(fields) > 3 else ""
         elif kind == "ERROR":
             errors[(fields[1], fields[2])] = fields[3] if len(fields) > 3 else ""
+        elif kind == "TRUNCATED":
+            truncated.append(f"{fields[1]}/{fields[2]}")
+        elif kind == "OVERFLOW":
+            overflow = True
         elif kind == "DONE":
             done = True
     if compile_errors:
         name, err = compile_errors[0]
         reason = f"could not compile {name} in the sandbox: {err.splitlines()[0] if err else ''}"
         ran = False
+    elif overflow:
+        reason, ran = "the sandboxed code produced more output than the sandbox keeps", False
+    elif truncated:
+        reason = f"{FUNCTION} made too many stubbed calls ({truncated[0]}); results incomplete"
+        ran = False
     elif not done:
-        reason, ran = f"sandbox ended early (exit {returncode})", False
+        reason, ran = "sandbox ended early", False
     else:
         reason, ran = "", True
     return Execution(
@@ -272,20 +696,209 @@ def _parse(records: list[str], repaired: int, returncode: int) -> Execution:
     )
 
 
-def perl_compiles(
-    path: Path, *, timeout: float = 30.0, perl: Optional[str] = None
-) -> Optional[bool]:
-    """``perl -c FILE``: True/False, or None when perl is unavailable.
+# ---------------------------------------------------------------------------------------------
+# Compile check (replaces ``perl -c``)
+# ---------------------------------------------------------------------------------------------
+NEUTRAL_PREFIX = "toolsfix_neutralised_"
+_SPECIAL = r"BEGIN|UNITCHECK|CHECK|INIT|END"
+# Every name perl may call while it compiles: special blocks, the attribute handlers, the
+# import/unimport methods ``use``/``no`` call, and the CORE::GLOBAL override namespace.
+_RENAME_RE = re.compile(
+    rf"\b(?P<sub>sub\s+)(?P<subname>{_SPECIAL})\b"
+    rf"|\b(?P<block>{_SPECIAL})\b(?=\s*\{{)"
+    rf"|\b(?P<word>{_SPECIAL}|import|unimport|(?:MODIFY|FETCH)_\w+?_ATTRIBUTES)\b"
+    r"|\bCORE(?:::|')GLOBAL\b",
+    re.ASCII,
+)
+_CUT_RE = re.compile(r"^[ \t]*__(?:END|DATA)__\b", re.MULTILINE | re.ASCII)
+_USE_RE = re.compile(r"\b(?P<kw>use|no)\s+(?=[A-Za-z_]|v?\d)", re.ASCII)
+_REQUIRE_RE = re.compile(
+    r"\brequire\s+(?:[A-Za-z_][\w:']*|v?\d[\d._]*)(?=\s*[;)}]|\s+(?:or|and|if|unless)\b)", re.ASCII
+)
+_STRICT_BITS = {"refs": 0x2, "subs": 0x200, "vars": 0x400}
+_HINT_UTF8 = 0x00800000
+_WORDS_RE = re.compile(r"""['"]?([$@%]?[A-Za-z_]\w*)['"]?""", re.ASCII)
 
-    ``perl -c`` runs BEGIN blocks and ``use`` statements; it is only ever pointed at a
-    configurator the user is about to run as root anyway, in an empty working directory.
+
+def _code_view(text: str, known: Optional[dict[str, str]] = None) -> str:
+    """``text`` with comments and quoted strings blanked, same length, same positions.
+
+    ``known`` maps a line (without its CR) to its code; lines found there are not lexed again
+    and new ones are added, so the three views :func:`neutralise` takes of nearly the same
+    text lex each distinct line once.
+    """
+    memo: dict[str, str] = {} if known is None else known
+    out = []
+    for raw in text.split("\n"):
+        body = raw[:-1] if raw.endswith("\r") else raw
+        code = memo.get(body)
+        if code is None:
+            code = memo[body] = code_of(body)
+        out.append(code + " " * (len(raw) - len(code)))
+    return "\n".join(out)
+
+
+def _statement_start(view: str, pos: int) -> bool:
+    before = view[:pos].rstrip()
+    return not before or before[-1] in ";{}"
+
+
+def _statement_end(view: str, pos: int) -> int:
+    """Index just past the statement starting at ``pos`` (its ``;``, or before a closing ``}``)."""
+    depth = 0
+    for i in range(pos, len(view)):
+        ch = view[i]
+        if ch in "([{":
+            depth += 1
+        elif ch in ")]}":
+            if depth == 0:
+                return i
+            depth -= 1
+        elif ch == ";" and depth == 0:
+            return i + 1
+    return len(view)
+
+
+def _pragma(kw: str, statement: str) -> str:
+    """What a removed ``use``/``no`` statement still means to the compiler, as inert Perl."""
+    m = re.match(r"(?:use|no)\s+([\w:]+)\s*(.*?);?\s*$", statement, re.DOTALL | re.ASCII)
+    if m is None:
+        return ""
+    module, rest = m.group(1), m.group(2)
+    words = [w for w in _WORDS_RE.findall(rest) if w != "qw"]
+    if module == "strict":
+        bits = sum(_STRICT_BITS.get(w, 0) for w in words) or sum(_STRICT_BITS.values())
+        return f"BEGIN{{$^H|={bits:#x}}}" if kw == "use" else f"BEGIN{{$^H&=~{bits:#x}}}"
+    if module == "utf8":
+        bits = _HINT_UTF8
+        return f"BEGIN{{$^H|={bits:#x}}}" if kw == "use" else f"BEGIN{{$^H&=~{bits:#x}}}"
+    if kw != "use" or module in ("warnings", "lib", "integer", "bytes", "less", "sort"):
+        return ""
+    if module == "constant":
+        names = re.findall(r"(?:^|[{,]\s*)([A-Za-z_]\w*)\s*(?:=>|,)", rest, re.ASCII)
+        if not rest.lstrip().startswith("{"):
+            names = names[:1]
+        return "".join(f"sub {n}(){{0}}" for n in names)
+    # use vars / an explicit import list: declare what it would have declared.
+    if "qw" not in rest and module != "vars":
+        return ""
+    subs = [w for w in words if w[0] not in "$@%"]
+    variables = [w for w in words if w[0] in "$@%"]
+    decl = "".join(f"sub {w};" for w in subs if module != "vars")
+    if variables:
+        decl += f"our({','.join(variables)});"
+    return decl
+
+
+def neutralise(text: str, *, lines: Optional[Sequence[Line]] = None) -> str:
+    """The text with every point where perl would run its code at compile time disarmed.
+
+    Special blocks, attribute handlers, import/unimport and CORE::GLOBAL are renamed wherever
+    they occur (code, strings and comments alike: telling them apart is what a parser is for,
+    and renaming inside a string changes nothing that compiles); a special block becomes an
+    ordinary named sub, so the text still parses. ``use``/``no`` statements are removed and
+    replaced by the declarations they would have made (strict and utf8 hints, constants,
+    imported names), and ``require`` of a module name becomes ``1``. Line numbers are kept.
+    Whatever this misses still compiles only inside the compartment, whose mask has no
+    ``require``: a missed ``use`` fails the check instead of running.
+
+    ``lines`` is ``lex(text)`` when the caller has it: the views are then built from it
+    (same result, without lexing the file again).
+    """
+    known = {ln.text: ln.code for ln in lines} if lines is not None else {}
+    m = _CUT_RE.search(_code_view(text, known))
+    if m is not None:
+        text = text[: m.start()]
+
+    before = _code_view(text, known)
+
+    def rename(mt: re.Match[str]) -> str:
+        if mt.group("subname"):
+            return f"{mt.group('sub')}{NEUTRAL_PREFIX}{mt.group('subname')}"
+        if mt.group("block"):
+            block = mt.group("block")
+            start = _statement_start(before, mt.start())
+            return f"sub {NEUTRAL_PREFIX}{block}" if start else NEUTRAL_PREFIX + block
+        if mt.group("word"):
+            return NEUTRAL_PREFIX + mt.group("word")
+        return NEUTRAL_PREFIX + "CORE::GLOBAL"
+
+    renamed = _RENAME_RE.sub(rename, text)
+    view = before if renamed == text else _code_view(renamed, known)
+    text = renamed
+    edits: list[tuple[int, int, str]] = []
+    for mt in _USE_RE.finditer(view):
+        line_start = text.rfind("\n", 0, mt.start()) + 1
+        first_on_line = not text[line_start : mt.start()].strip()
+        if not (first_on_line or _statement_start(view, mt.start())):
+            continue
+        end = _statement_end(view, mt.start())
+        edits.append((mt.start(), end, _pragma(mt.group("kw"), text[mt.start() : end])))
+    edits += [(mt.start(), mt.end(), "1") for mt in _REQUIRE_RE.finditer(view)]
+    for start, end, replacement in sorted(edits, reverse=True):
+        newlines = text.count("\n", start, end)
+        text = text[:start] + replacement + "\n" * newlines + text[end:]
+    return text
+
+
+_ERROR_LINE_RE = re.compile(r" at configurator line (\d+)")
+
+
+def compile_check(
+    text: str,
+    *,
+    timeout: float = 30.0,
+    perl: Optional[str] = None,
+    lines: Optional[Sequence[Line]] = None,
+    cancel: Optional[threading.Event] = None,
+) -> CompileCheck:
+    """Does ``text`` compile? Decided in the sandbox, with none of its code run (not even BEGIN).
+
+    Unlike ``perl -c`` this takes the text, not a path, so it works for any path form and for
+    archive members, and it runs nothing of the file: see :func:`neutralise`. The whole text is
+    compiled in the compartment behind a leading ``return``, so not one statement of it runs.
+    ``lines`` (``lex(text)``) and ``cancel`` are as for :func:`execute`; a cancelled check says
+    :data:`CANCELLED` in ``reason``.
     """
     perl = perl or find_perl()
     if perl is None:
-        return None
-    with tempfile.TemporaryDirectory(prefix="toolsfix-perlc-") as jail:
-        try:
-            proc = _confined([perl, "-c", str(path)], Path(jail), timeout)
-        except (subprocess.TimeoutExpired, OSError):
-            return False
-    return proc.returncode == 0
+        return CompileCheck(None, reason="perl not found (set TOOLSFIX_PERL or use --no-exec)")
+    # Called with the text alone unless there are lines to share: the tests replace
+    # neutralise() with a one-argument stand-in to prove the compartment alone fails closed.
+    neutral = neutralise(text) if lines is None else neutralise(text, lines=lines)
+    try:
+        records, why, notes = _exchange(
+            perl, "compile", [_section("TEXT", neutral)], timeout, cancel
+        )
+    except OSError as exc:
+        return CompileCheck(False, reason=f"cannot run perl: {exc}")
+    if records is None:
+        return CompileCheck(False, reason=why, confinement=notes)
+    for fields in records:
+        if fields[0] == "COMPILE_OK":
+            return CompileCheck(True, confinement=notes)
+        if fields[0] == "COMPILE_FAIL":
+            message = fields[1] if len(fields) > 1 else ""
+            first = message.splitlines()[0] if message else "does not compile"
+            m = _ERROR_LINE_RE.search(first)
+            return CompileCheck(
+                False, error=first, line=int(m.group(1)) if m else None, confinement=notes
+            )
+    why = "sandbox output invalid: no compile result"
+    return CompileCheck(False, reason=why, confinement=notes)
+
+
+__all__ = [
+    "CANCELLED",
+    "HARNESS",
+    "STUBBED",
+    "Call",
+    "CompileCheck",
+    "Execution",
+    "Extracted",
+    "compile_check",
+    "execute",
+    "extract",
+    "find_perl",
+    "neutralise",
+]

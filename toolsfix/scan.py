@@ -1,91 +1,116 @@
 """``toolsfix scan``: will this distrib install the right driver build on every Solaris release?
 
-Assembles the pipeline source -> inventory -> configurator analysis -> (sandboxed execution)
--> checks -> report. Read-only by construction: nothing here opens a file for writing.
+Assembles the pipeline source -> inventory -> configurator service (model, sandboxed proof,
+compile check) -> checks -> report. Read-only by construction: nothing here opens a file for
+writing.
+
+The proof overlaps the stream: the configurator is an early member of a Tools tarball, so the
+moment its bytes are read it is lexed and its sandboxed proof starts in worker threads (which
+only wait on perl), while the rest of the archive -- tens of megabytes of driver objects --
+is still being decompressed and hashed. ``scan --guest`` (or ``--release``/``--version``)
+adds one guest to the simulation and scopes the release-specific verdicts to it.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
-from toolsfix import installer
+from toolsfix import configurator, installer
 from toolsfix.catalog import finding
-from toolsfix.checks import configurator as checks
-from toolsfix.distrib import CONFIGURATOR, Inventory, inventory, open_source
-from toolsfix.errors import InputError
+from toolsfix.configurator import (
+    TARGET_GUEST,
+    ConfiguratorFacts,
+    ConfiguratorOptions,
+    GuestAnswer,
+    GuestTarget,
+    PendingProof,
+    SolarisApplicability,
+    applies_to_solaris,
+)
+from toolsfix.distrib import CONFIGURATOR, Entry, Inventory, inventory, open_source
+from toolsfix.errors import ExitCode, InputError, ToolsfixError
 from toolsfix.findings import Evidence, Finding, Report, Skipped
-from toolsfix.installer import Analysis
-from toolsfix.perl import Execution, execute
-from toolsfix.perltext import find_sub, lex
+from toolsfix.knowledge import GUESTS, Guest
+from toolsfix.perltext import Line, find_sub, lex
+
+if TYPE_CHECKING:
+    from toolsfix.guest.capture_api import Capture
 
 
 @dataclass(frozen=True)
 class ScanOptions:
+    """``execute``: run the sandboxed proof (``--no-exec`` turns it off); ``guest``: the one
+    guest to answer for (``--guest``, or ``--release``/``--version``)."""
+
     execute: bool = True
     perl_timeout: float = 20.0
+    guest: Optional[GuestTarget] = None
+
+    def configurator_options(self) -> ConfiguratorOptions:
+        return ConfiguratorOptions(execute=self.execute, perl_timeout=self.perl_timeout)
 
 
 @dataclass(frozen=True)
-class ConfiguratorResult:
-    """Static analysis plus the execution proof, with the selection the report states."""
+class ScanFacts:
+    """What a scan established besides its findings; :meth:`to_dict` is the report's JSON."""
 
-    analysis: Analysis
-    execution: Optional[Execution]
-    modules: tuple[str, ...]
-
-    def driver_dirs(self) -> tuple[dict[str, Any], Optional[str]]:
-        """Predicted dirs as JSON, and where they come from (``model`` or ``execution``)."""
-        a = self.analysis
-        if a.driver_dirs:
-            return a.to_dict()["driver_dirs"], "model"  # type: ignore[return-value]
-        if self.execution is not None and self.execution.ran:
-            raw = self.execution.driver_dirs(self.modules)
-            return {
-                g: None if m is None else {k: list(v) if v else None for k, v in m.items()}
-                for g, m in raw.items()
-            }, "execution"
-        return {}, None
+    distrib: Optional[Inventory]
+    configurator: Optional[ConfiguratorFacts]
+    applicability: Optional[SolarisApplicability] = None
+    guest: Optional[GuestAnswer] = None
+    summary: tuple[str, ...] = field(default=())
 
     def to_dict(self) -> dict[str, Any]:
-        out = self.analysis.to_dict()
-        dirs, origin = self.driver_dirs()
-        out["driver_dirs"] = dirs
-        out["driver_dirs_source"] = origin
-        ex = self.execution
-        if ex is None:
-            out["execution"] = {"ran": False, "reason": "disabled"}
-        else:
-            agree = None
-            if ex.ran and self.analysis.driver_dirs:
-                model = {
-                    g: None if m is None else {k: v for k, v in m.items() if k in self.modules}
-                    for g, m in self.analysis.driver_dirs.items()
-                }
-                agree = model == ex.driver_dirs(self.modules)
-            out["execution"] = {
-                "ran": ex.ran,
-                "reason": ex.reason or None,
-                "agrees_with_model": agree,
-                "stubbed_helpers": [n for n, _ in ex.stubbed],
-                "repaired_comments": ex.repaired_comments,
-            }
+        out: dict[str, Any] = {
+            "distrib": self.distrib.to_dict() if self.distrib is not None else None,
+            "configurator": (
+                self.configurator.to_dict(self.applicability)
+                if self.configurator is not None
+                else None
+            ),
+        }
+        if self.guest is not None:
+            out["guest"] = self.guest.to_dict()
+        if self.summary:
+            out["summary"] = list(self.summary)
         return out
 
 
-def modules_of(a: Analysis) -> tuple[str, ...]:
-    """Modules the configurator configures on Solaris (vmci is dead code there)."""
-    found = tuple(r.module for r in a.rules if r.module in installer.CONFIGURED_MODULES)
-    return found or installer.CONFIGURED_MODULES
+# Kept importable for callers of the former API (verify imported these from here); the
+# service is toolsfix.configurator.
+ConfiguratorResult = ConfiguratorFacts
+modules_of = configurator.modules_of
 
 
-def package_manager_line(data: bytes) -> Optional[tuple[int, str]]:
+def analyse_configurator(data: bytes, path: str, options: ScanOptions) -> ConfiguratorFacts:
+    """Former entry point: :func:`toolsfix.configurator.analyse`."""
+    return configurator.analyse(data, path, options.configurator_options())
+
+
+def configurator_findings(
+    result: ConfiguratorFacts,
+    source_text: str,
+    target: str,
+    inv: Optional[Inventory],
+    commands: tuple[str, ...] = (),
+) -> tuple[list[Finding], list[Skipped]]:
+    """Former entry point: :func:`toolsfix.configurator.findings` (``source_text`` is the
+    facts' own text and no longer needed)."""
+    del source_text
+    return configurator.findings(result, target, inv, commands)
+
+
+def package_manager_line(
+    data: bytes, lines: Optional[Sequence[Line]] = None
+) -> Optional[tuple[int, str]]:
     """Where a script shows it is vmware-install.pl (or its 10.x sh wrapper), not the
     configurator: (line, text), or None."""
     text = installer.decode(data)
-    if find_sub(lex(text), installer.FUNCTION) is not None:
+    if find_sub(lines if lines is not None else lex(text), installer.FUNCTION) is not None:
         return None
     for number, line in enumerate(text.splitlines()[:200], 1):
         if "Tar package manager" in line or "vmware-install.real.pl" in line:
@@ -93,45 +118,152 @@ def package_manager_line(data: bytes) -> Optional[tuple[int, str]]:
     return None
 
 
-def analyse_configurator(data: bytes, path: str, options: ScanOptions) -> ConfiguratorResult:
-    analysis = installer.analyse_bytes(data, path=path)
-    modules = modules_of(analysis)
-    execution = (
-        execute(installer.decode(data), modules=modules, timeout=options.perl_timeout)
-        if options.execute
-        else None
-    )
-    return ConfiguratorResult(analysis, execution, modules)
+# --------------------------------------------------------------------------------------------
+# The guest of ``--guest`` / ``--release --version``
+
+_UNAME_R_RE = re.compile(r"5\.(\d{1,3})")
+_UNAME_V_RE = re.compile(r"[\x21-\x7e]{1,64}")
 
 
-def configurator_findings(
-    result: ConfiguratorResult,
-    source_text: str,
-    target: str,
-    inv: Optional[Inventory],
-    commands: Sequence[str] = (),
-) -> tuple[list[Finding], list[Skipped]]:
-    a = result.analysis
-    found = checks.selection_findings(a, source_text, target, commands)
-    ex_findings, skipped = checks.execution_findings(a, result.execution, result.modules)
-    found.extend(ex_findings)
-    if inv is not None:
-        dirs = a.driver_dirs
-        if not dirs and result.execution is not None and result.execution.ran:
-            dirs = result.execution.driver_dirs(result.modules)
-        found.extend(checks.crosscheck_findings(a, inv, dirs, target))
-        found.extend(checks.consistency_findings(a, inv))
-    return found, skipped
+def _simulated(uname_r: str, uname_v: str, release: str) -> Optional[Guest]:
+    """The guest as the sandbox simulates it, or None when it is not SunOS 5.x."""
+    if _UNAME_R_RE.fullmatch(uname_r) is None:
+        return None
+    return Guest(TARGET_GUEST, uname_r, uname_v, release)
+
+
+def guest_from_uname(release: str, version: str) -> GuestTarget:
+    """``--release 5.11 --version 11.4.0.15.0``: a guest named by its ``uname -r``/``-v``."""
+    if _UNAME_R_RE.fullmatch(release) is None:
+        raise ToolsfixError(
+            f"--release {release!r}: give the guest's `uname -r`, SunOS 5.<minor> (e.g. 5.10, "
+            "5.11)",
+            ExitCode.USAGE,
+        )
+    if _UNAME_V_RE.fullmatch(version) is None:
+        raise ToolsfixError(
+            f"--version {version!r}: give the guest's `uname -v` (e.g. Generic_147441-21, "
+            "11.4.0.15.0, snv_111b): 1 to 64 printable characters, no spaces",
+            ExitCode.USAGE,
+        )
+    label = f"SunOS {release} {version}"
+    guest = Guest(TARGET_GUEST, release, version, "")
+    minor = int(release.split(".")[1])
+    why = f"{label} is older than Solaris 10: the configurator copies nothing" if minor < 10 else ""
+    evidence = (Evidence(command="--release/--version", excerpt=f"{release} {version}"),)
+    return GuestTarget("--release/--version", label, guest, "solaris", evidence, None, why)
+
+
+def open_guest(path: Path) -> Capture:
+    """A collector bundle (a file, or a directory with a manifest) or an image root."""
+    # lazy: the guest layer (parsers, facts) costs a scan without --guest ~0.1 s to import
+    from toolsfix.guest.bundle import BundleCapture
+    from toolsfix.guest.root import RootCapture
+
+    if path.is_dir() and not (path / "manifest.txt").exists():
+        return RootCapture(path)
+    if not path.exists() and not path.is_symlink():
+        raise InputError(f"{path}: no such guest bundle or image root")
+    return BundleCapture(path)
+
+
+def guest_from_capture(capture: Capture, shown: str) -> GuestTarget:
+    """The guest a bundle or image root describes, from its uname or its /etc/release.
+
+    Not evaluable (exit 3) when nothing says what the guest runs; a guest that is not SunOS
+    is a valid answer (the Solaris checks then do not apply to it).
+    """
+    # lazy: only --guest reads a guest (see open_guest)
+    from toolsfix.guest.facts import facts_from_capture
+
+    facts = facts_from_capture(capture)
+    origin = capture.origin
+    kind = facts.os_kind.value if facts.os_kind.known else None
+    release_line = facts.release.value.name if facts.release.known and facts.release.value else ""
+    evidence = tuple(
+        e for f in (facts.uname_r, facts.uname_v) for e in f.evidence() if f.known
+    ) or tuple(facts.release.evidence())
+    bits = facts.kernel_bits.value if facts.kernel_bits.known else None
+    uname_r = facts.uname_r.value if facts.uname_r.known else None
+    uname_v = facts.uname_v.value if facts.uname_v.known else None
+    if kind is not None and kind != "solaris":
+        label = release_line or kind
+        why = f"the guest is {kind}, not SunOS: configure_module_solaris never runs there"
+        return GuestTarget(origin, label, None, kind, evidence, bits, why)
+    if uname_r is None or uname_v is None:
+        reason = facts.uname_r.reason if uname_r is None else facts.uname_v.reason
+        raise InputError(
+            f"{shown}: cannot tell which Solaris release the guest runs ({reason or 'unknown'})"
+        )
+    guest = _simulated(uname_r, uname_v, release_line)
+    label = f"SunOS {uname_r} {uname_v}"
+    if guest is None:
+        why = f"uname -r {uname_r!r} is not SunOS 5.x: configure_module_solaris never runs there"
+        return GuestTarget(origin, label, None, kind, evidence, bits, why)
+    why = ""
+    if guest.minor < 10:
+        why = f"SunOS {uname_r} is older than Solaris 10: the configurator copies nothing"
+    return GuestTarget(origin, label, guest, kind or "solaris", evidence, bits, why)
+
+
+def load_guest(path: Path) -> GuestTarget:
+    """``--guest BUNDLE|ROOT``."""
+    return guest_from_capture(open_guest(path), str(path))
+
+
+# --------------------------------------------------------------------------------------------
+# The scan
 
 
 def scan(path: Path, options: ScanOptions = ScanOptions()) -> Report:
+    """Scan the distrib at ``path``; raises :class:`InputError` (exit 3) when it is not one.
+
+    The proof of the configurator starts from the stream (see the module docstring) and is
+    cancelled -- its perl processes killed, its worker joined -- whatever way this returns.
+    """
     source = open_source(path)
-    inv = inventory(source)
     target = str(path)
+    cfg_options = options.configurator_options()
+    guest = options.guest
+    simulated = (*GUESTS, guest.guest) if guest is not None and guest.guest is not None else GUESTS
+    pending: Optional[PendingProof] = None
+
+    def start(entry: Entry) -> None:
+        """Start the proof the moment the configurator member has been read."""
+        nonlocal pending
+        if entry.member.path != CONFIGURATOR or entry.data is None:
+            return
+        if pending is not None:  # a second copy of the member: the last one counts
+            pending.cancel()
+        pending = configurator.start_proof(entry.data, cfg_options, guests=simulated)
+
+    try:
+        inv = inventory(source, keep=start if options.execute else None)
+        data = inv.configurator
+        if pending is not None and pending.data is not data:
+            pending.cancel()
+            pending = None
+        return _report(path, target, source.kind, inv, data, pending, options, simulated)
+    finally:
+        if pending is not None:
+            pending.cancel()  # a no-op once the proof was used; stops it on any error
+
+
+def _report(
+    path: Path,
+    target: str,
+    kind: str,
+    inv: Inventory,
+    data: Optional[bytes],
+    pending: Optional[PendingProof],
+    options: ScanOptions,
+    simulated: tuple[Guest, ...],
+) -> Report:
+    """The report once the stream has been read: no configurator, the package manager
+    handed over instead, or the configurator service's facts and findings."""
     findings: list[Finding] = []
     skipped: list[Skipped] = []
-    facts: dict[str, Any] = {"distrib": inv.to_dict() if source.kind != "script" else None}
-    data = inv.configurator
+    distrib = inv if kind != "script" else None
     if data is None and not inv.drivers and not inv.scripts:
         raise InputError(
             f"{target}: not a VMware Tools distrib (no {CONFIGURATOR}, no installer, no "
@@ -146,10 +278,14 @@ def scan(path: Path, options: ScanOptions = ScanOptions()) -> Report:
                 subject=target,
             )
         )
-        facts["configurator"] = None
-        return Report("scan", target, tuple(findings), tuple(skipped), facts)
-    label = CONFIGURATOR if source.kind != "script" else str(path)
-    installer_line = package_manager_line(data) if source.kind == "script" else None
+        facts = ScanFacts(distrib, None)
+        return Report("scan", target, tuple(findings), tuple(skipped), facts.to_dict())
+    label = CONFIGURATOR if kind != "script" else str(path)
+    installer_line = (
+        package_manager_line(data, pending.lines if pending is not None else None)
+        if kind == "script"
+        else None
+    )
     if installer_line is not None:
         # vmware-install.pl only *mentions* the function: patching it fixes nothing.
         findings.append(
@@ -161,23 +297,21 @@ def scan(path: Path, options: ScanOptions = ScanOptions()) -> Report:
                 subject=target,
             )
         )
-        facts["configurator"] = None
-        return Report("scan", target, tuple(findings), tuple(skipped), facts)
-    result = analyse_configurator(data, label, options)
-    facts["configurator"] = result.to_dict()
-    text = installer.decode(data)
-    found, skip = configurator_findings(
-        result, text, target, inv if source.kind != "script" else None
+        facts = ScanFacts(distrib, None)
+        return Report("scan", target, tuple(findings), tuple(skipped), facts.to_dict())
+    cfg = configurator.analyse(
+        data, label, options.configurator_options(), proof=pending, guests=simulated
     )
-    product = result.analysis.product
-    if product == "tools-for-linux":
-        # The Solaris function ships in every configurator but only runs on Solaris.
-        skipped.append(
-            Skipped("TF100", "Linux distrib: configure_module_solaris never runs", "not-applicable")
-        )
-        found = [
-            f for f in found if f.category not in ("configurator-buggy", "driver-build-mismatch")
-        ]
+    rule = applies_to_solaris(cfg.analysis.product, inv.layout() if kind != "script" else None)
+    found, skip = configurator.findings(
+        cfg, target, distrib, applicability=rule, guest=options.guest
+    )
     findings.extend(found)
     skipped.extend(skip)
-    return Report("scan", target, tuple(findings), tuple(skipped), facts)
+    answer = None
+    summary: tuple[str, ...] = ()
+    if options.guest is not None:
+        answer = configurator.guest_answer(cfg, options.guest, distrib, rule)
+        summary = (answer.summary(),)
+    facts = ScanFacts(distrib, cfg, rule, answer, summary)
+    return Report("scan", target, tuple(findings), tuple(skipped), facts.to_dict())

@@ -2,8 +2,8 @@
 
 Nothing this module produces is, or contains, a VMware binary. No real driver is public in a
 form we may ship, so toolsfix's fingerprinting code is exercised against objects that have the
-*shape* documented for the real ones (relocatable x86 ELF objects linked with ``ld -r``; see the
-reference notes "Kernel-module ELF shape"): ``.text``, ``.rodata``/``.rodata.str*``, ``.data``,
+*shape* documented for the real ones (relocatable x86 ELF objects linked with ``ld -r``; see
+docs/background.md, "Kernel-module ELF shape"): ``.text``, ``.rodata``/``.rodata.str*``, ``.data``,
 ``.bss``, ``.rel(a).*``, ``.symtab``, ``.comment`` carrying ``@(#)SunOS 5.1x`` provenance,
 optional ``.SUNW_ctf`` and ``.SUNW_signature``, EI_OSABI 0 or 6, module dependencies declared
 either by a ``.dynamic`` section with DT_NEEDED entries or by a ``_depends_on`` string symbol,

@@ -101,6 +101,8 @@ class Variant:
     damaged: bool = False  # history cleaner replaced comment `#` with ***REMOVED***
     drop_11_dirs: bool = False  # no 11/11_64 driver builds shipped
     iso: bool = False  # also build solaris-<name>.iso
+    override_cap: Optional[int] = None  # a second `$currentMinor = N;` right after the cap
+    script_only: bool = False  # only scripts/<name>.pl (no distrib, tarball or ISO)
 
 
 VARIANTS: tuple[Variant, ...] = (
@@ -114,6 +116,9 @@ VARIANTS: tuple[Variant, ...] = (
     Variant("damaged", "9.2.2", "9.2.2 with comment `#` replaced by ***REMOVED*** (fails perl -c)",
             damaged=True),
     Variant("9.2.2-no11", "9.2.2", "9.2.2 shipped without 11/11_64 driver dirs", drop_11_dirs=True),
+    Variant("9.2.2-override", "9.2.2", "9.2.2 plus `$currentMinor = 11;   # override` after the "
+            "cap: the code picks 11, a reader of the first assignment sees 10",
+            override_cap=11, script_only=True),
 )
 
 
@@ -650,6 +655,7 @@ def damage(text: str) -> str:
 
 FLIP_FROM = "  if ($minor < $currentMinor) {"
 FLIP_TO = "  if ($minor > $currentMinor) {"
+CAP_LINE = "  my $currentMinor = 10;   # The most recent version we build the drivers for\n"
 
 
 def variant_configurator(variant: Variant) -> bytes:
@@ -659,6 +665,11 @@ def variant_configurator(variant: Variant) -> bytes:
         if text.count(FLIP_FROM) != 1:
             raise AssertionError("comparison to flip not found exactly once")
         text = text.replace(FLIP_FROM, FLIP_TO)
+    if variant.override_cap is not None:
+        if text.count(CAP_LINE) != 1:
+            raise AssertionError("the $currentMinor cap line not found exactly once")
+        override = "  $currentMinor = " + str(variant.override_cap) + ";   # override\n"
+        text = text.replace(CAP_LINE, CAP_LINE + override)
     if variant.damaged:
         text = damage(text)
     if variant.crlf:
@@ -982,6 +993,12 @@ def generate(out: Path) -> list[Path]:
     drivers = Drivers()
     written: list[Path] = []
     for variant in VARIANTS:
+        if variant.script_only:
+            script = out / "scripts" / script_name(variant)
+            script.write_bytes(variant_configurator(variant))
+            script.chmod(0o755)
+            written.append(script)
+            continue
         tree = build_tree(variant, drivers)
         distrib_root = out / "distribs" / variant.name
         write_distrib(tree, distrib_root)
@@ -999,6 +1016,7 @@ def generate(out: Path) -> list[Path]:
         script.chmod(0o755)
         written.append(script)
     written += importlib.import_module("roots").generate(out)  # roots/, bundles/, fingerprints
+    written += importlib.import_module("esxi_samples").generate(out)  # esxi/ (teaming)
     files = {rel: hashlib.sha256(p.read_bytes()).hexdigest()
              for rel, p in sorted(_relative_files(out).items())}
     meta = {"synthetic": True, "elfgen_toolchain": drivers.toolchain(), "sha256": files}
@@ -1076,6 +1094,7 @@ def main(argv: Optional[list[str]] = None) -> int:
             generate(Path(tmp))
             problems, notes = compare(Path(tmp), out)
             problems += importlib.import_module("roots").compare(Path(tmp), out)
+            problems += importlib.import_module("esxi_samples").compare(Path(tmp), out)
         for note in notes:
             print("note: " + note)
         for problem in problems[:MAX_LISTED]:

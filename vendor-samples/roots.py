@@ -2,7 +2,7 @@
 """SYNTHETIC image roots and collector bundles that ``toolsfix verify`` is tested against.
 
 ``generate.py`` writes the synthetic distribs first; this module then "installs" them the way
-the documented tar installer and configurator would (see the installer reference notes) into
+the documented tar installer and configurator would (see docs/background.md) into
 small guest filesystem models, applies one scenario per guest (a hand-copied driver, a
 tampered object, a removed Tools install, ...), and writes each model twice over:
 
@@ -12,10 +12,12 @@ tampered object, a removed Tools install, ...), and writes each model twice over
   :func:`copy_root` put them back before a root is analysed;
 * as a **collector bundle** (``bundles/<name>/``), laid out exactly as the guest collector of
   toolsfix 0.1.0 writes it (``docs/bundle-format.md``): manifest with statuses, command
-  outputs in the real formats of the output-format reference, copied files, ``files.list``
+  outputs in the formats real commands print, copied files, ``files.list``
   with mtimes and ``ls`` listings.  The collector's tables are frozen here as they were for
   0.1.0: a bundle is a record of what an old collector captured, so later changes to the
-  command table must not rewrite it.
+  command table must not rewrite it.  Rows added later (the package records of driver
+  provenance, ``PROVENANCE_ROWS``) are frozen the same way and carried only by the bundles
+  that were collected with them.
 
 It also writes ``fingerprints/synthetic-samples.json``: the fingerprint records of every
 driver build of the distrib samples (``toolsfix.fpdb.learn``), marked synthetic, so the
@@ -31,6 +33,7 @@ from __future__ import annotations
 
 import calendar
 import fnmatch
+import hashlib
 import importlib
 import json
 import os
@@ -44,6 +47,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
+from urllib.parse import quote
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
@@ -187,7 +191,7 @@ class Guest:
 
 
 # --------------------------------------------------------------------------------------------
-# Operating system images (facts from the installer and output-format references)
+# Operating system images (facts from docs/background.md)
 # --------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class OsImage:
@@ -202,21 +206,26 @@ OS_IMAGES: dict[str, OsImage] = {
     o.key: o
     for o in (
         OsImage(
-            "10u11", 10,
+            "10u11",
+            10,
             "                    Oracle Solaris 10 1/13 s10x_u11wos_24a X86\n"
             "  Copyright (c) 1983, 2013, Oracle and/or its affiliates. All rights reserved.\n"
             "                            Assembled 17 January 2013\n",
-            "", utc(2013, 5, 6, 8, 0, 0),
+            "",
+            utc(2013, 5, 6, 8, 0, 0),
         ),
         OsImage(
-            "11.1", 11,
+            "11.1",
+            11,
             "                             Oracle Solaris 11.1 X86\n"
             "  Copyright (c) 1983, 2012, Oracle and/or its affiliates.  All rights reserved.\n"
             "                           Assembled 19 September 2012\n",
-            "", utc(2014, 11, 20, 10, 0, 0),
+            "",
+            utc(2014, 11, 20, 10, 0, 0),
         ),
         OsImage(
-            "11.4", 11,
+            "11.4",
+            11,
             "                             Oracle Solaris 11.4 X86\n"
             "  Copyright (c) 1983, 2018, Oracle and/or its affiliates.  All rights reserved.\n"
             "                            Assembled 16 August 2018\n",
@@ -427,51 +436,78 @@ ROOTS: tuple[SolarisScenario, ...] = (
         "sol11.1-correct",
         "Solaris 11.1, Tools 9.9.2 (fixed): 11/11_64 builds; EnableLSO=0; persistent jumbo MTU"
         " in an SMF method",
-        "11.1", "9.9.2", utc(2015, 6, 2, 14, 20, 5), conf="lso-off",
+        "11.1",
+        "9.9.2",
+        utc(2015, 6, 2, 14, 20, 5),
+        conf="lso-off",
         method=(DLADM_MTU, IPADM_MTU),
     ),
     SolarisScenario(
         "sol11.1-buggy",
         "Solaris 11.1, Tools 9.2.2 (buggy): 10/10_64 builds; shipped conf (EnableLSO=1);"
         " jumbo MTU in an SMF method",
-        "11.1", "9.2.2", utc(2015, 3, 10, 9, 41, 27), method=(DLADM_MTU, IPADM_MTU),
+        "11.1",
+        "9.2.2",
+        utc(2015, 3, 10, 9, 41, 27),
+        method=(DLADM_MTU, IPADM_MTU),
     ),
     SolarisScenario(
         "sol11.1-handfixed",
         "Solaris 11.1, Tools 9.2.2; an admin renamed the 10 builds to .old.0, copied the"
         " 11/11_64 builds by hand and set EnableLSO=0 (mtimes differ from the journal)",
-        "11.1", "9.2.2", utc(2015, 3, 10, 9, 41, 27), conf="lso-off", edit="hand-fixed",
+        "11.1",
+        "9.2.2",
+        utc(2015, 3, 10, 9, 41, 27),
+        conf="lso-off",
+        edit="hand-fixed",
         edited=utc(2015, 5, 19, 16, 2, 44),
     ),
     SolarisScenario(
         "sol10-correct",
         "Solaris 10 1/13 (u11), Tools 9.2.2: 10/10_64 builds (right for 10); shipped conf",
-        "10u11", "9.2.2", utc(2014, 2, 11, 11, 15, 40),
+        "10u11",
+        "9.2.2",
+        utc(2014, 2, 11, 11, 15, 40),
     ),
     SolarisScenario(
         "sol11.4-tampered",
         "Solaris 11.4, Tools 10.3.10: amd64 vmxnet3s has one .text byte changed (mtime kept);"
         " EnableLSO=0",
-        "11.4", "10.3.10", utc(2019, 5, 21, 8, 30, 12), conf="lso-off", edit="tampered-amd64",
+        "11.4",
+        "10.3.10",
+        utc(2019, 5, 21, 8, 30, 12),
+        conf="lso-off",
+        edit="tampered-amd64",
     ),
     SolarisScenario(
         "sol11.4-stripped-template",
         "Solaris 11.4 template: Tools 9.2.2 removed by hand (no journal, no LIBDIR, no conf)"
         " but the 10/10_64 vmxnet3s builds kept; LSO off persistently via ndd in an SMF method",
-        "11.4", "9.2.2", utc(2018, 10, 3, 10, 12, 55), method=(NDD_LSO_OFF,),
-        edit="tools-removed", edited=utc(2019, 1, 15, 13, 0, 0),
+        "11.4",
+        "9.2.2",
+        utc(2018, 10, 3, 10, 12, 55),
+        method=(NDD_LSO_OFF,),
+        edit="tools-removed",
+        edited=utc(2019, 1, 15, 13, 0, 0),
     ),
     SolarisScenario(
         "sol11.1-arch-swap",
         "Solaris 11.1, Tools 10.3.10: the 32-bit 11 build copied with cp -p into"
         " /kernel/drv/amd64 (mtime kept); shipped conf",
-        "11.1", "10.3.10", utc(2019, 6, 4, 12, 0, 31), edit="arch-swap",
+        "11.1",
+        "10.3.10",
+        utc(2019, 6, 4, 12, 0, 31),
+        edit="arch-swap",
         edited=utc(2019, 6, 20, 9, 12, 0),
     ),
     SolarisScenario(
         "sol11.1-missing64",
         "Solaris 11.1, Tools 9.9.2: /kernel/drv/amd64/vmxnet3s deleted; EnableLSO=0",
-        "11.1", "9.9.2", utc(2015, 6, 2, 14, 20, 5), conf="lso-off", edit="missing-amd64",
+        "11.1",
+        "9.9.2",
+        utc(2015, 6, 2, 14, 20, 5),
+        conf="lso-off",
+        edit="missing-amd64",
         edited=utc(2015, 9, 1, 8, 0, 0),
     ),
 )
@@ -589,7 +625,7 @@ def copy_root(name: str, dest: Path, samples: Path = HERE) -> Path:
 
 
 # --------------------------------------------------------------------------------------------
-# Command outputs (formats of the output-format reference; values are the scenario's)
+# Command outputs (formats real commands print; values are the scenario's)
 # --------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Run:
@@ -610,7 +646,8 @@ MODINFO_BASE = (
 
 def modinfo(net_identity: str, memctl_identity: str) -> Run:
     return Run(
-        MODINFO_HEAD + MODINFO_BASE
+        MODINFO_HEAD
+        + MODINFO_BASE
         + f" 88 fffffffff7c3a000    a8c8 240   1  vmxnet3s ({net_identity})\n"
         + f" 91 fffffffff7c52000    2f10 241   1  vmmemctl ({memctl_identity})\n"
     )
@@ -647,14 +684,15 @@ def ipadm_tcp_tuned() -> Run:
     return Run(
         IPADM_HEAD
         + ipadm_row("tcp", "ecn", "rw", "passive", "--", "passive", "never,passive,")
-        + WRAP + "active\n"
+        + WRAP
+        + "active\n"
         + ipadm_row("tcp", "extra_priv_ports", "rw", "2049,4045", "--", "2049,4045", "1-65535")
         + ipadm_row("tcp", "largest_anon_port", "rw", "65535", "--", "65535", "1024-65535")
-        + ipadm_row("tcp", "max_buf", "rw", "4194304", "4194304", "1048576",
-                    "128000-1073741824")
+        + ipadm_row("tcp", "max_buf", "rw", "4194304", "4194304", "1048576", "128000-1073741824")
         + ipadm_row("tcp", "recv_buf", "rw", "1048576", "1048576", "128000", "2048-4194304")
         + ipadm_row("tcp", "sack", "rw", "active", "--", "active", "never,passive,")
-        + WRAP + "active\n"
+        + WRAP
+        + "active\n"
         + ipadm_row("tcp", "send_buf", "rw", "1048576", "1048576", "49152", "4096-4194304")
         + ipadm_row("tcp", "smallest_anon_port", "rw", "32768", "--", "32768", "1024-65535")
         + ipadm_row("tcp", "smallest_nonpriv_port", "rw", "1024", "--", "1024", "1024-32768")
@@ -825,6 +863,9 @@ class BundleScenario:
     seconds: int  # how long the collection took (finished=)
     guest: Callable[[Path], Guest]  # builds the guest model from the distribs directory
     runs: Mapping[str, Run]
+    # Command rows a later collector added (the 0.1.0 table stays frozen): bundles of guests
+    # whose drivers may come from a package carry the package-record rows.
+    rows: tuple[tuple[str, str, str], ...] = ()
 
 
 def _solaris_bundle_guest(s: SolarisScenario) -> Callable[[Path], Guest]:
@@ -835,7 +876,12 @@ S11_BUGGY = SolarisScenario(
     "bundle-a", "", "11.1", "9.2.2", utc(2015, 3, 10, 9, 41, 27), method=(DLADM_MTU, IPADM_MTU)
 )
 S11_FIXED = SolarisScenario(
-    "bundle-b", "", "11.1", "10.3.10", utc(2019, 6, 4, 12, 0, 31), conf="lso-off",
+    "bundle-b",
+    "",
+    "11.1",
+    "10.3.10",
+    utc(2019, 6, 4, 12, 0, 31),
+    conf="lso-off",
     method=(NDD_LSO_OFF, DLADM_MTU, IPADM_MTU),
 )
 S10_JUMBO = SolarisScenario(
@@ -870,13 +916,17 @@ def linux_guest(os_release: str, files: Mapping[str, bytes], ip_forward: int,
     installed = booted - 200 * 86400
     g.put("/etc/os-release", os_release.encode("ascii"), installed)
     g.symlink("/etc/sysctl.d/99-sysctl.conf", "../sysctl.conf", installed)
-    g.put("/etc/sysctl.d/README.sysctl",
-          b"SYNTHETIC README written for toolsfix tests: drop *.conf files here.\n", installed)
+    g.put(
+        "/etc/sysctl.d/README.sysctl",
+        b"SYNTHETIC README written for toolsfix tests: drop *.conf files here.\n",
+        installed,
+    )
     for path, data in files.items():
         g.put(path, data, installed + 3600)
     g.put("/proc/sys/net/ipv4/ip_forward", f"{ip_forward}\n".encode("ascii"), collected - 2)
-    g.symlink("/sys/class/net/eth0",
-              "../../devices/pci0000:00/0000:00:15.0/0000:03:00.0/net/eth0", booted)
+    g.symlink(
+        "/sys/class/net/eth0", "../../devices/pci0000:00/0000:00:15.0/0000:03:00.0/net/eth0", booted
+    )
     g.symlink("/sys/class/net/lo", "../../devices/virtual/net/lo", booted)
     return g
 
@@ -952,7 +1002,10 @@ BUNDLES: tuple[BundleScenario, ...] = (
         "sol11.1-s10build-lso-on",
         "Solaris 11.1, Tools 9.2.2 (buggy): 10/10_64 builds loaded (b893683), EnableLSO=1,"
         " ip_lso_outbound 1, link MTU 9000 set by an SMF method",
-        "tf-synthetic-s11a", A_STARTED, 7, _solaris_bundle_guest(S11_BUGGY),
+        "tf-synthetic-s11a",
+        A_STARTED,
+        7,
+        _solaris_bundle_guest(S11_BUGGY),
         {
             **uname("tf-synthetic-s11a", "SunOS", "5.11", "11.1", "i86pc i386 i86pc"),
             "isainfo_b": Run("64\n"),
@@ -969,12 +1022,14 @@ BUNDLES: tuple[BundleScenario, ...] = (
         "sol11.1-fixed-lso-off-mtu9000",
         "Solaris 11.1, Tools 10.3.10: 11/11_64 builds (1.1.0.0), EnableLSO=0, ip_lso_outbound"
         " 0, link and IP MTU 9000, all persistent (SMF method)",
-        "tf-synthetic-s11b", B_STARTED, 6, _solaris_bundle_guest(S11_FIXED),
+        "tf-synthetic-s11b",
+        B_STARTED,
+        6,
+        _solaris_bundle_guest(S11_FIXED),
         {
             **uname("tf-synthetic-s11b", "SunOS", "5.11", "11.1", "i86pc i386 i86pc"),
             "isainfo_b": Run("64\n"),
-            "modinfo": modinfo("VMware EtherAdapter v3 1.1.0.0",
-                               "VMware Memory Control b12406962"),
+            "modinfo": modinfo("VMware EtherAdapter v3 1.1.0.0", "VMware Memory Control b12406962"),
             "ndd_ip_lso_outbound": Run("0\n"),
             **dladm_s11(9000),
             "ipadm_show_prop_tcp": ipadm_tcp_tuned(),
@@ -987,10 +1042,14 @@ BUNDLES: tuple[BundleScenario, ...] = (
         "sol10-no-accept-jumbo",
         "Solaris 10 1/13, Tools 9.2.2: 10/10_64 builds; conf MTU=9000 for vmxnet3s0 and"
         " EnableLSO=0, but no accept-jumbo anywhere: ifconfig still shows mtu 1500",
-        "tf-synthetic-s10", C_STARTED, 9, s10_guest,
+        "tf-synthetic-s10",
+        C_STARTED,
+        9,
+        s10_guest,
         {
-            **uname("tf-synthetic-s10", "SunOS", "5.10", "Generic_147441-21",
-                    "i86pc i386 i86pc Solaris"),
+            **uname(
+                "tf-synthetic-s10", "SunOS", "5.10", "Generic_147441-21", "i86pc i386 i86pc Solaris"
+            ),
             "isainfo_b": Run("64\n"),
             "modinfo": modinfo("VMware EtherAdapter v3 b893683", "VMware Memory Control b893683"),
             "ndd_ip_lso_outbound": Run("1\n"),
@@ -1009,12 +1068,18 @@ BUNDLES: tuple[BundleScenario, ...] = (
         "linux-quagga-md5-tso",
         "Ubuntu 18.04 BGP route reflector (no forwarding): Quagga neighbor with a TCP-MD5"
         " password, tcp-segmentation-offload on",
-        "tf-synthetic-rr1", D_STARTED, 4,
+        "tf-synthetic-rr1",
+        D_STARTED,
+        4,
         route_reflector_guest,
         {
-            **uname("tf-synthetic-rr1", "Linux", "4.15.0-213-generic",
-                    "#224-Ubuntu SMP Mon Jun 19 13:30:12 UTC 2023",
-                    "x86_64 x86_64 x86_64 GNU/Linux"),
+            **uname(
+                "tf-synthetic-rr1",
+                "Linux",
+                "4.15.0-213-generic",
+                "#224-Ubuntu SMP Mon Jun 19 13:30:12 UTC 2023",
+                "x86_64 x86_64 x86_64 GNU/Linux",
+            ),
             "ip_d_link": ip_d_link("00:50:56:9a:3e:71"),
             "sysctl_ip_forward": Run("net.ipv4.ip_forward = 0\n"),
             "ethtool_k:eth0": ethtool_k("eth0", tso=True, lro=False),
@@ -1025,13 +1090,19 @@ BUNDLES: tuple[BundleScenario, ...] = (
     ),
     BundleScenario(
         "linux-router-lro",
-        "Debian 11 router VM: net.ipv4.ip_forward = 1 (sysctl and /proc),"
-        " large-receive-offload on",
-        "tf-synthetic-gw1", E_STARTED, 4,
+        "Debian 11 router VM: net.ipv4.ip_forward = 1 (sysctl and /proc), large-receive-offload on",
+        "tf-synthetic-gw1",
+        E_STARTED,
+        4,
         router_guest,
         {
-            **uname("tf-synthetic-gw1", "Linux", "5.10.0-26-amd64",
-                    "#1 SMP Debian 5.10.197-1 (2023-09-29)", "x86_64 GNU/Linux"),
+            **uname(
+                "tf-synthetic-gw1",
+                "Linux",
+                "5.10.0-26-amd64",
+                "#1 SMP Debian 5.10.197-1 (2023-09-29)",
+                "x86_64 GNU/Linux",
+            ),
             "ip_d_link": ip_d_link("00:50:56:9a:77:02"),
             "sysctl_ip_forward": Run("net.ipv4.ip_forward = 1\n"),
             "ethtool_k:eth0": ethtool_k("eth0", tso=True, lro=True),
@@ -1067,6 +1138,324 @@ def esxi_settings() -> bytes:
             f"   Description: {description}\n"
         )
     return "\n".join(out).encode("ascii")
+
+
+# --------------------------------------------------------------------------------------------
+# Guests whose drivers the tar installer did not copy (driver provenance), and a Linux guest
+# with a tar-installed VMware Tools
+# --------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class GuestScenario:
+    """An image root built by its own function (not by installing a Solaris distrib)."""
+
+    name: str
+    summary: str  # one line for the README
+    guest: Callable[[Path], Guest]
+
+
+#: The package-record rows the collector gained after 0.1.0 (toolsfix/guest/capture_api.py),
+#: frozen here like the 0.1.0 table: bundles written with them keep them.
+PROVENANCE_ROWS: tuple[tuple[str, str, str], ...] = (
+    ("pkg_contents_drivers",
+     "pkg contents -H -o pkg.fmri,path -a path=kernel/drv/vmxnet3s"
+     " -a path=kernel/drv/amd64/vmxnet3s -a path=kernel/drv/vmxnet"
+     " -a path=kernel/drv/amd64/vmxnet -a path=kernel/drv/vmmemctl"
+     " -a path=kernel/drv/amd64/vmmemctl", "solaris"),
+    ("svr4_contents_drivers",
+     "egrep ^/kernel/drv/(amd64/)?(vmxnet3s|vmxnet|vmmemctl)[^a-z0-9_.]"
+     " /var/sadm/install/contents",
+     "solaris"),
+)  # fmt: skip
+
+#: What illumos' in-tree vmxnet3s reports as its identity (newer illumos releases).
+ILLUMOS_IDENTITY = "VMware Ethernet v3 1.1.0.0"
+# The elfgen build the OS driver look-alike starts from: open-vm-tools 8.6.x lineage, a build
+# number no distrib sample uses, so no fingerprint record matches it byte for byte.
+_OS_DRIVER_BASE = ("vmxnet3s", "11_64", "8.6.16", "2800000")
+
+
+def os_vmxnet3s(identity: str = ILLUMOS_IDENTITY) -> bytes:
+    """A SYNTHETIC look-alike of an OS-supplied (illumos in-tree) 64-bit vmxnet3s.
+
+    An elfgen build whose identity string is overwritten in place by the OS driver's, padded
+    with NULs (no offset moves, the ELF stays valid)."""
+    module, os_dir, version, build = _OS_DRIVER_BASE
+    data = _elfgen_builder()(module, os_dir, version, build)
+    old = f"VMware EtherAdapter v3 b{build}".encode("ascii")
+    new = identity.encode("ascii")
+    if len(new) > len(old) or old not in data:
+        raise RuntimeError("the OS driver identity does not fit the elfgen build's")
+    return data.replace(old, new.ljust(len(old), b"\0"))
+
+
+@dataclass(frozen=True)
+class IpsPackage:
+    """One installed IPS package of a guest model: which guest files its manifest delivers."""
+
+    publisher: str
+    stem: str
+    version: str  # component,build-branch:timestamp
+    summary: str
+    files: tuple[str, ...]  # guest paths (must exist in the model)
+    actions: tuple[str, ...] = ()  # extra actions (dir, driver, ...)
+
+
+def ips_image(g: Guest, packages: Iterable[IpsPackage], at: int) -> None:
+    """Record ``packages`` the way an IPS image does: the installed catalog and one manifest
+    per package under /var/pkg/publisher/<publisher>/pkg/<stem>/<version> (URL-quoted).
+    File actions carry the SHA-1 and size of the model's own bytes."""
+    catalog: dict[str, dict[str, list[dict[str, str]]]] = {}
+    for pkg in packages:
+        catalog.setdefault(pkg.publisher, {})[pkg.stem] = [{"version": pkg.version}]
+        lines = [
+            f"set name=pkg.fmri value=pkg://{pkg.publisher}/{pkg.stem}@{pkg.version}",
+            f'set name=pkg.summary value="{pkg.summary}"',
+            'set name=pkg.description value="SYNTHETIC manifest written for toolsfix tests"',
+            "set name=variant.arch value=i386",
+            *pkg.actions,
+        ]
+        for path in pkg.files:
+            node = g.files[path]
+            mode = "0755" if node.mode & 0o111 else "0644"
+            digest = hashlib.sha1(node.data).hexdigest()  # IPS names file payloads by SHA-1
+            keep = " preserve=true" if path.endswith(".conf") else ""  # local edits survive
+            lines.append(f"file {digest} group=sys mode={mode} owner=root "
+                         f"path={path.lstrip('/')} pkg.size={len(node.data)}{keep}")  # fmt: skip
+        where = (f"/var/pkg/publisher/{pkg.publisher}/pkg/{quote(pkg.stem, safe='')}/"
+                 f"{quote(pkg.version, safe='')}")  # fmt: skip
+        g.put(where, ("\n".join(lines) + "\n").encode("ascii"), at)
+    document = {"_SYNTHETIC": "installed catalog written for toolsfix tests", **catalog}
+    text = json.dumps(document, indent=None, sort_keys=True, separators=(",", ":"))
+    g.put("/var/pkg/state/installed/catalog.base.C", (text + "\n").encode("ascii"), at)
+
+
+ILLUMOS_CONF_HEAD = (
+    "#\n"
+    "# SYNTHETIC vmxnet3s.conf written for toolsfix tests, in the shape of the file an\n"
+    "# illumos distribution delivers with its own driver (larger rings than VMware's).\n"
+    "#\n"
+)
+
+
+def illumos_conf(*, lso: Optional[int]) -> bytes:
+    """The OS's conf: rings for ten instances, EnableLSO only when ``lso`` is given."""
+
+    def values(v: int) -> str:
+        return ",".join([str(v)] * 10)
+
+    text = (ILLUMOS_CONF_HEAD + f"TxRingSize={values(1024)};\nRxRingSize={values(1024)};\n"
+            f"RxBufPoolLimit={values(2048)};\n")  # fmt: skip
+    if lso is not None:
+        text += f"EnableLSO={values(lso)};\n"
+    return text.encode("ascii")
+
+
+OMNIOS = OsImage(
+    "omnios-r151046", 11,
+    "  OmniOS v11 r151046\n"
+    "  SYNTHETIC /etc/release written for toolsfix tests (not taken from an OmniOS image).\n",
+    "# SYNTHETIC os-release written for toolsfix tests.\n"
+    'NAME="OmniOS"\n'
+    'PRETTY_NAME="OmniOS Community Edition v11 r151046"\n'
+    'CPE_NAME="cpe:/o:omniosce:omnios:11:151046:0"\n'
+    "ID=omnios\n"
+    "VERSION=r151046\n"
+    "VERSION_ID=r151046\n"
+    "BUILD_ID=151046.0.2023.05.02\n",
+    utc(2023, 6, 12, 8, 30, 0),
+)  # fmt: skip
+OPENINDIANA = OsImage(
+    "openindiana-2023.10", 11,
+    "             OpenIndiana Hipster 2023.10 (powered by illumos)\n"
+    "        SYNTHETIC /etc/release written for toolsfix tests.\n",
+    "# SYNTHETIC os-release written for toolsfix tests.\n"
+    'NAME="OpenIndiana Hipster"\n'
+    'PRETTY_NAME="OpenIndiana Hipster 2023.10"\n'
+    'CPE_NAME="cpe:/o:openindiana:hipster:2023.10"\n'
+    "ID=openindiana\n"
+    "VERSION=2023.10\n"
+    "VERSION_ID=2023.10\n",
+    utc(2023, 11, 20, 14, 0, 0),
+)  # fmt: skip
+OS_CONF = "/kernel/drv/vmxnet3s.conf"
+OS_NIC = "/kernel/drv/amd64/vmxnet3s"
+
+
+def illumos_guest(image: OsImage, publisher: str, version: str, *, lso: Optional[int],
+                  method: tuple[str, ...] = ()) -> Guest:  # fmt: skip
+    """An illumos guest: vmxnet3s 64-bit only, from the OS's own driver package; no Tools."""
+    g = base_solaris(image)
+    t = image.installed
+    g.put(OS_NIC, os_vmxnet3s(), t, 0o755)
+    g.put(OS_CONF, illumos_conf(lso=None), t, 0o644)  # as the OS package delivers it
+    if method:
+        g.put(METHOD_PATH, smf_method(method), t + 86400, 0o555)
+    driver = 'driver name=vmxnet3s alias=pciex15ad,7b0 perms="* 0666 root sys"'
+    ips_image(g, (
+        IpsPackage(publisher, "release/name", version, "illumos release files (synthetic)",
+                   ("/etc/os-release", "/etc/release")),
+        IpsPackage(publisher, "driver/network/vmxnet3s", version,
+                   "VMware vmxnet3 Ethernet driver (synthetic)", (OS_NIC, OS_CONF),
+                   ("dir group=sys mode=0755 owner=root path=kernel/drv/amd64", driver)),
+        IpsPackage(publisher, "system/kernel", version, "Core kernel (synthetic)",
+                   ("/etc/system",)),
+    ), t)  # fmt: skip
+    if lso is not None:  # the administrator's edit, after install (preserved by IPS)
+        g.put(OS_CONF, illumos_conf(lso=lso), t + 600, 0o644)
+    return g
+
+
+def omnios_guest(_distribs: Path) -> Guest:
+    return illumos_guest(OMNIOS, "omnios", "0.5.11-151046.0:20230502T104311Z", lso=None)
+
+
+def openindiana_guest(_distribs: Path) -> Guest:
+    return illumos_guest(OPENINDIANA, "openindiana.org",
+                         "0.5.11-2023.0.0.21747:20231029T174539Z", lso=0,
+                         method=(DLADM_MTU, IPADM_MTU))  # fmt: skip
+
+
+#: open-vm-tools built for Solaris 11.4 and installed from a .p5p archive (pkg install -g).
+OVT_VERSION = "12.1.5"
+OVT_BUILD = "20735119"
+OVT_PUBLISHER = "ovt-synthetic"
+OVT_IPS_VERSION = f"{OVT_VERSION},11.4-11.4.42.0.1.111.0:20230317T101500Z"
+TOOLS_CONF = (
+    b"# SYNTHETIC /etc/vmware-tools/tools.conf written for toolsfix tests.\n[logging]\nlog = true\n"
+)
+
+
+def ovt_ips_guest(_distribs: Path) -> Guest:
+    """Solaris 11.4 with open-vm-tools from an IPS package: drivers in /kernel/drv/amd64 only,
+    configuration in /etc/vmware-tools but no tar install journal."""
+    image = OS_IMAGES["11.4"]
+    g = base_solaris(image)
+    at = image.installed + 30 * 86400
+    build = _elfgen_builder()
+    for module in ("vmxnet3s", "vmmemctl"):
+        g.put(f"/kernel/drv/amd64/{module}", build(module, "11_64", OVT_VERSION, OVT_BUILD),
+              at, 0o755)  # fmt: skip
+    conf = ("#\n# SYNTHETIC vmxnet3s.conf written for toolsfix tests (as an open-vm-tools\n"
+            "# package delivers it): LSO on for every instance.\n#\n"
+            "EnableLSO=" + ",".join(["1"] * 10) + ";\n")  # fmt: skip
+    g.put(OS_CONF, conf.encode("ascii"), at, 0o644)
+    g.put("/etc/vmware-tools/tools.conf", TOOLS_CONF, at, 0o644)
+    ips_image(g, (
+        IpsPackage("solaris", "release/name", "11.4-11.4.0.0.1.15.0:20180816T233014Z",
+                   "Solaris release files (synthetic)", ("/etc/os-release", "/etc/release")),
+        IpsPackage(OVT_PUBLISHER, "open-vm-tools", OVT_IPS_VERSION,
+                   "open-vm-tools for Solaris 11.4 (synthetic)",
+                   ("/kernel/drv/amd64/vmxnet3s", "/kernel/drv/amd64/vmmemctl", OS_CONF,
+                    "/etc/vmware-tools/tools.conf"),
+                   ('driver name=vmxnet3s alias=pciex15ad,7b0 perms="* 0666 root sys"',
+                    "driver name=vmmemctl")),
+    ), at)  # fmt: skip
+    return g
+
+
+CENTOS_7 = (
+    "# SYNTHETIC os-release written for toolsfix tests.\n"
+    'NAME="CentOS Linux"\n'
+    'VERSION="7 (Core)"\n'
+    'ID="centos"\n'
+    'ID_LIKE="rhel fedora"\n'
+    'VERSION_ID="7"\n'
+    'PRETTY_NAME="CentOS Linux 7 (Core)"\n'
+    'CPE_NAME="cpe:/o:centos:centos:7"\n'
+)
+
+
+def linux_tools_guest(distribs: Path) -> Guest:
+    """A Linux guest where Tools 9.2.2 was installed with the tar installer: the journal, the
+    Linux configurator (``vmware_product()`` returns tools-for-linux) and no /kernel/drv."""
+    tools = load_tools(distribs, "9.2.2")
+    g = Guest("linux")
+    os_time = utc(2016, 3, 1, 9, 0, 0)
+    at = utc(2016, 4, 12, 15, 31, 7)
+    g.put("/etc/os-release", CENTOS_7.encode("ascii"), os_time)
+    g.put("/etc/sysctl.conf", SYSCTL_CONF_ROUTER.replace(b"\n", b"\n# no settings\n", 1),
+          os_time)  # fmt: skip
+    cfg = tools.read("bin/vmware-config-tools.pl").replace(
+        b"return 'tools-for-solaris';", b"return 'tools-for-linux';")  # fmt: skip
+    if b"tools-for-linux" not in cfg:
+        raise RuntimeError("the 9.2.2 configurator has no vmware_product() to rewrite")
+    journal = ["file /etc/vmware-tools/locations", "answer INSTALL_CYCLE yes",
+               "directory /etc/vmware-tools"]  # fmt: skip
+    for name, mode in (("installer.sh", 0o555), ("manifest.txt.shipped", 0o444)):
+        g.put(f"/etc/vmware-tools/{name}", tools.read(f"etc/{name}"), at, mode)
+        journal.append(f"file /etc/vmware-tools/{name} {at}")
+    journal += [f"file /etc/vmware-tools/not_configured {at}", "answer BINDIR " + BINDIR]
+    for name, data in (
+        ("vmware-config-tools.pl", cfg),
+        ("vmware-uninstall-tools.pl", tools.read("bin/vmware-uninstall-tools.pl")),
+    ):
+        g.put(f"{BINDIR}/{name}", data, at, 0o555)
+        journal.append(f"file {BINDIR}/{name} {at}")
+    journal += ["answer INITDIR /etc", "answer INITSCRIPTSDIR /etc/init.d",
+                "answer SBINDIR /usr/sbin", "answer LIBDIR " + LIBDIR,
+                f"directory {LIBDIR}", f"directory {LIBDIR}/modules",
+                "answer DOCDIR /usr/share/doc/vmware-tools", "answer RUN_CONFIGURATOR yes",
+                "tools/lib/modules/source/vmxnet.tar",  # a stray line, as real journals have
+                "answer VMCI_CONFED no", "answer VMXNET3_CONFED no", "answer VMXNET_CONFED no",
+                "answer VMMEMCTL_CONFED no", "answer ENABLE_HGFS yes",
+                f"file /etc/vmware-tools/config {at + 61}",
+                "remove_file /etc/vmware-tools/not_configured",
+                "remove_answer INSTALL_CYCLE"]  # fmt: skip
+    g.put("/etc/vmware-tools/config", b"# SYNTHETIC Tools config written for toolsfix tests.\n",
+          at + 61)  # fmt: skip
+    g.put("/etc/vmware-tools/locations", ("\n".join(journal) + "\n").encode("ascii"), at + 61)
+    return g
+
+
+OTHER_ROOTS: tuple[GuestScenario, ...] = (
+    GuestScenario(
+        "omnios-os-driver",
+        "OmniOS r151046 (illumos): vmxnet3s only in /kernel/drv/amd64, delivered by the OS"
+        " package driver/network/vmxnet3s (IPS records in /var/pkg); no VMware Tools; the OS's"
+        " conf leaves EnableLSO at its default (on)",
+        omnios_guest,
+    ),
+    GuestScenario(
+        "sol11.4-open-vm-tools-ips",
+        "Solaris 11.4 with open-vm-tools 12.1.5 installed from an IPS archive: 64-bit vmxnet3s"
+        " and vmmemctl only, /etc/vmware-tools/tools.conf, no tar install journal",
+        ovt_ips_guest,
+    ),
+    GuestScenario(
+        "linux-tools-tar",
+        "CentOS 7 with Tools 9.2.2 from the tar installer: journal, Linux configurator"
+        " (tools-for-linux), no Solaris drivers",
+        linux_tools_guest,
+    ),
+)
+F_STARTED = utc(2024, 1, 16, 9, 5, 12)
+OTHER_BUNDLES: tuple[BundleScenario, ...] = (
+    BundleScenario(
+        "openindiana-os-driver",
+        "OpenIndiana Hipster 2023.10 (illumos): the OS's vmxnet3s (amd64 only, `pkg contents`"
+        " names driver/network/vmxnet3s), EnableLSO=0, link and IP MTU 9000 set by an SMF"
+        " method; collected with the package-record rows",
+        "tf-synthetic-oi1", F_STARTED, 8, openindiana_guest,
+        {
+            **uname("tf-synthetic-oi1", "SunOS", "5.11", "illumos-8f1b2c3d4e", "i86pc i386 i86pc"),
+            "isainfo_b": Run("64\n"),
+            "modinfo": Run(MODINFO_HEAD + MODINFO_BASE + " 88 fffffffff7c3a000    b2e0 240   1"
+                           f"  vmxnet3s ({ILLUMOS_IDENTITY})\n"),
+            "ndd_ip_lso_outbound": Run("1\n"),
+            **dladm_s11(9000),
+            "ipadm_show_prop_tcp": ipadm_tcp_tuned(),
+            "ipadm_show_ifprop_mtu": ipadm_ifprop_mtu(9000),
+            "ifconfig_a": ifconfig_solaris("192.0.2.41", 9000, "0:50:56:8e:17:c2", True),
+            "ipadm_show_prop_lso": ipadm_lso(1),
+            "pkg_contents_drivers": Run(
+                "pkg://openindiana.org/driver/network/vmxnet3s@0.5.11-2023.0.0.21747:"
+                "20231029T174539Z  kernel/drv/amd64/vmxnet3s\n"
+            ),
+            "svr4_contents_drivers": Run("", 1, ""),
+        },
+        rows=PROVENANCE_ROWS,
+    ),
+)  # fmt: skip
 
 
 # --------------------------------------------------------------------------------------------
@@ -1185,7 +1574,7 @@ def collect(g: Guest, b: BundleScenario) -> dict[str, bytes]:
         # `stat -c %Y` (tried first) does not follow a symlink: a link keeps its own mtime
         files_list.append(f"{len(node.data)} {g.files[path].mtime} {path}")
 
-    for key, line, applies in COMMANDS:
+    for key, line, applies in (*COMMANDS, *b.rows):
         run(key, line, applies)
     if g.is_dir("/sys/class/net"):
         for iface in _glob(g, "/sys/class/net/*"):
@@ -1276,8 +1665,11 @@ def fingerprint_records(distribs: Path) -> bytes:
     tools.sort(key=lambda t: (t.variant != t.version, t.variant))  # release variants first
     records: dict[tuple[str, ...], fpdb.Record] = {}
     for t in tools:
-        members = [(p.relative_to(t.root).as_posix(), p.read_bytes())
-                   for p in sorted((t.root / "lib/modules/binary").rglob("*")) if p.is_file()]
+        members = [
+            (p.relative_to(t.root).as_posix(), p.read_bytes())
+            for p in sorted((t.root / "lib/modules/binary").rglob("*"))
+            if p.is_file()
+        ]
         problems: list[str] = []
         learned = fpdb.learn(members, tools_version=t.version, build=t.build,
                              source=f"vendor-samples/distribs/{t.variant}", synthetic=True,
@@ -1291,8 +1683,10 @@ def fingerprint_records(distribs: Path) -> bytes:
         version = tuple(int(p) for p in (r.tools_version or "0").split("."))
         return (version, r.build or "", r.os_dir, r.module, r.sha256)
 
-    document = {"schema": fpdb.FILE_SCHEMA,
-                "records": [r.to_dict() for r in sorted(records.values(), key=order)]}
+    document = {
+        "schema": fpdb.FILE_SCHEMA,
+        "records": [r.to_dict() for r in sorted(records.values(), key=order)],
+    }
     return (json.dumps(document, indent=1, sort_keys=True, ensure_ascii=True) + "\n").encode()
 
 
@@ -1312,9 +1706,13 @@ def generate(out: Path) -> list[Path]:
         dest = out / ROOTS_DIR / scenario.name
         mtimes[scenario.name] = write_root(solaris_guest(scenario, distribs), dest)
         written.append(dest)
+    for other in OTHER_ROOTS:
+        dest = out / ROOTS_DIR / other.name
+        mtimes[other.name] = write_root(other.guest(distribs), dest)
+        written.append(dest)
     (out / ROOTS_DIR / MTIMES).write_text(json.dumps(mtimes, indent=1, sort_keys=True) + "\n",
                                           encoding="ascii")  # fmt: skip
-    for bundle in BUNDLES:
+    for bundle in (*BUNDLES, *OTHER_BUNDLES):
         dest = out / BUNDLES_DIR / bundle.name
         write_bundle(collect(bundle.guest(distribs), bundle), dest)
         written.append(dest)
@@ -1380,5 +1778,5 @@ def compare(fresh: Path, committed: Path) -> list[str]:
     return problems
 
 
-ROOT_NAMES: tuple[str, ...] = tuple(s.name for s in ROOTS)
-BUNDLE_NAMES: tuple[str, ...] = tuple(b.name for b in BUNDLES)
+ROOT_NAMES: tuple[str, ...] = (*(s.name for s in ROOTS), *(s.name for s in OTHER_ROOTS))
+BUNDLE_NAMES: tuple[str, ...] = tuple(b.name for b in (*BUNDLES, *OTHER_BUNDLES))

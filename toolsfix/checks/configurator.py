@@ -3,21 +3,28 @@
 Pure functions from facts (inventory, static analysis, sandboxed execution) to findings. They
 never read files themselves, so the same checks serve ``scan`` on a distrib and ``verify`` on
 the configurator installed in a guest's BINDIR.
+
+On a guest the question is narrower than on a distrib: ``configure_module_solaris`` only runs
+on SunOS, so a Linux guest's configurator (which carries the function too) is not-applicable,
+and a capped selection that picks the right build for *this* guest (Solaris 10) does no harm
+there. :func:`check_installed_configurator` is that guest-side check, registered by id.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Optional
 
 from toolsfix import installer
 from toolsfix.catalog import finding
+from toolsfix.checks.base import CheckResult, Registry
+from toolsfix.checks.selection import compile_findings
 from toolsfix.distrib import SOLARIS_DIRS, Inventory
-from toolsfix.findings import Evidence, Finding, Skipped
+from toolsfix.findings import Evidence, Finding, Outcome, Skipped
 from toolsfix.installer import Analysis, DirPair
-from toolsfix.perl import Execution
-
-SOLARIS_11_GUESTS = ("solaris-11.0", "solaris-11.1", "solaris-11.4")
+from toolsfix.knowledge import GUEST_OF_FAMILY, SOLARIS_11_GUESTS, SUNOS_FAMILIES, OsFamily
+from toolsfix.perl import CompileCheck, Execution
 
 
 def _line_evidence(a: Analysis, line: Optional[int], text: str) -> Evidence:
@@ -238,3 +245,108 @@ def execution_findings(
             subject=a.path,
         )
     ], []
+
+
+# --------------------------------------------------------------------------- on a guest
+
+#: What the installed configurator's analysis reports on a guest (TF109, text damage, is a
+#: distrib concern: the installed copy's comments do not change what it selects; TF111 is not:
+#: a configurator perl rejects fails the re-run the remedies ask for).
+INSTALLED_CHECKS: tuple[str, ...] = ("TF100", "TF101", "TF102", "TF107", "TF111")
+# A buggy or hand-patched configurator is harmless where it picks the right build anyway.
+_HARMLESS = ("configurator-buggy", "configurator-hand-patched")
+
+
+@dataclass(frozen=True)
+class InstalledConfigurator:
+    """The configurator in a guest's BINDIR, analysed, and what decides whether it matters.
+
+    ``analysis`` is the verdict the configurator service states (execution wins where it and
+    the model disagree) and ``model`` the static model as read; both are None when there is
+    no configurator (``unread`` then says why when it exists but could not be read).
+    ``solaris_product`` is the service's product rule (False for a Linux Tools configurator,
+    ``product_reason`` saying why); ``family`` is the guest's OS family when known.
+    """
+
+    path: str
+    target: str  # how remedies name the target
+    bindir: str
+    family: Optional[OsFamily] = None
+    expected_family: Optional[str] = None  # the build family the guest needs ("10", "11")
+    analysis: Optional[Analysis] = None
+    model: Optional[Analysis] = None
+    execution: Optional[Execution] = None
+    compiled: Optional[CompileCheck] = None
+    modules: tuple[str, ...] = ()
+    source_text: str = ""
+    unread: Optional[str] = None
+    solaris_product: bool = True
+    product_reason: str = ""
+
+    @property
+    def commands(self) -> tuple[str, ...]:
+        """On the guest: patch the installed configurator, then let it copy the builds."""
+        return ("toolsfix patch --root /", f"{self.bindir.rstrip('/')}/vmware-config-tools.pl -d")
+
+
+INSTALLED_CONFIGURATOR_CHECKS: Registry[InstalledConfigurator] = Registry()
+
+
+def _not_applicable(why: str) -> CheckResult:
+    skipped = [Skipped(c, why, Outcome.NOT_APPLICABLE) for c in INSTALLED_CHECKS]
+    return CheckResult.of(skipped=skipped)
+
+
+def selection_right_for_guest(a: Analysis, family: Optional[str]) -> Optional[str]:
+    """Why a buggy or hand-patched configurator does not matter on *this* guest, if it doesn't.
+
+    The bug only bites Solaris 11: on Solaris 10 the capped selection is right, so verify
+    reports it as not applicable instead of a finding (scan still reports it for the distrib).
+    """
+    guest = GUEST_OF_FAMILY.get(family or "")
+    if guest is None or not a.driver_dirs:
+        return None
+    modules = a.driver_dirs.get(guest)
+    pair = modules.get("vmxnet3s") if modules else None
+    if pair is None or pair[0] != family:
+        return None
+    return (
+        f"the installed configurator is {a.selection_bug}, but it selects {pair[0]}/{pair[1]} "
+        "for this guest, which is right"
+    )
+
+
+@INSTALLED_CONFIGURATOR_CHECKS.register(*INSTALLED_CHECKS)
+def check_installed_configurator(c: InstalledConfigurator) -> CheckResult:
+    """TF100-TF102, TF107, TF111 for the configurator a guest has installed.
+
+    Applies only where ``configure_module_solaris`` runs: a SunOS guest (or one whose family
+    is unknown) with a Solaris Tools configurator. Elsewhere every id is not-applicable, with
+    the reason, so a Linux guest is never told to patch a function it never runs.
+    """
+    if c.unread is not None:
+        return CheckResult.of(skipped=[Skipped(i, c.unread) for i in INSTALLED_CHECKS])
+    a, model = c.analysis, c.model or c.analysis
+    if a is None or model is None:
+        return _not_applicable(f"no configurator at {c.path}: nothing the tar installer runs")
+    if c.family is not None and c.family not in (*SUNOS_FAMILIES, OsFamily.UNKNOWN):
+        return _not_applicable(
+            f"{c.family.label} guest: configure_module_solaris never runs here (the Solaris "
+            "driver selection applies only to SunOS guests)"
+        )
+    if not c.solaris_product:
+        return _not_applicable(f"{c.path}: {c.product_reason}")
+    found = selection_findings(a, c.source_text, f"--root {c.target}", c.commands)
+    skipped: list[Skipped] = []
+    harmless = selection_right_for_guest(a, c.expected_family)
+    if harmless is not None:
+        skipped += [
+            Skipped(f.id, harmless, Outcome.NOT_APPLICABLE)
+            for f in found
+            if f.category in _HARMLESS
+        ]
+        found = [f for f in found if f.category not in _HARMLESS]
+    ex_found, ex_skipped = execution_findings(model, c.execution, c.modules)
+    cc_found, cc_skipped = compile_findings(model, c.compiled, c.source_text, c.target)
+    found = [f for f in found if f.id != "TF109"] + ex_found + cc_found
+    return CheckResult.of(found, [*skipped, *ex_skipped, *cc_skipped])

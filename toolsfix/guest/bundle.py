@@ -1,24 +1,46 @@
 """Reading what the guest collector captured: a bundle directory or its tar archive.
 
 The bundle is analysed on another machine, often long after the guest was changed, so this
-reader answers only from what was captured and says "not captured" (None) for everything
-else. It never extracts an archive to disk and never follows a path out of the bundle: a
-bundle is untrusted input that came over the network from a guest.
+reader answers only from what was captured. It never extracts an archive to disk and never
+follows a path out of the bundle: a bundle is untrusted input that came over the network from
+a guest. Every answer says *why* when it has no bytes, because "not in the bundle" means three
+different things: absent on the guest, present but unreadable there (the collector recorded it,
+or could not list its directory), or never looked for because the collection was interrupted.
+Only the first is "absent"; the others must make a check "not evaluated", never a pass.
 The layout is documented in ``docs/bundle-format.md``.
 """
 
 from __future__ import annotations
 
+import bz2
+import gzip
 import os
 import posixpath
 import tarfile
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional, Union
+from typing import IO, Optional, Protocol, Union
 
 from toolsfix.errors import InputError
-from toolsfix.guest.capture_api import Capture, CommandResult
+from toolsfix.guest.capture_api import (
+    CAPTURE_BINARIES,
+    CAPTURE_FILES,
+    COMMANDS,
+    Capture,
+    CommandResult,
+    ListResult,
+    list_ok,
+)
+from toolsfix.safeio import (
+    MIB,
+    ReadResult,
+    ReadStatus,
+    human_size,
+    open_regular_file,
+    read_file_checked,
+)
 
 BUNDLE_FORMAT = "toolsfix-bundle/1"
 FORMAT_NAME = "toolsfix-bundle"
@@ -26,14 +48,35 @@ FORMAT_MAJOR = 1
 MANIFEST = "manifest.txt"
 FILES_LIST = "files.list"
 
-# An archive is read into memory (members are small text files and drivers of ~100 KiB);
-# the cap keeps a hostile or mistaken archive from exhausting memory.
-MAX_ARCHIVE_BYTES = 256 * 1024 * 1024
+# Caps on what a bundle may hold. The collector's outputs are small (text files and drivers of
+# ~100 KiB), so these are far above anything real and far below what would hurt the machine.
+# They are enforced on the bytes actually read -- decompressed bytes for an archive, never a
+# tar header's claim -- so a gzip bomb costs at most MAX_BUNDLE_BYTES of decompression.
+#: One copied guest file (``files/...``): the configurator, a driver build, a script.
+MAX_FILE_MEMBER_BYTES = 64 * MIB
+#: One command output, listing or the manifest: text, kilobytes in practice.
+MAX_TEXT_MEMBER_BYTES = 16 * MIB
+#: Decompressed bytes of a whole bundle archive (headers and skipped data included).
+MAX_BUNDLE_BYTES = 512 * MIB
+#: Members of a bundle archive: a collection holds a few hundred.
+MAX_BUNDLE_MEMBERS = 100_000
+_CHUNK = 1 << 20
+_GZIP_MAGIC, _BZIP2_MAGIC, _XZ_MAGIC = b"\x1f\x8b", b"BZh", b"\xfd7zXZ\x00"
 
 # Status tokens the collector writes besides integers.
 STATUS_NOT_RUN = "-"
 STATUS_TIMEOUT = "timeout"
 STATUS_NOT_FOUND = 127
+_INTERRUPTED = f"not captured: the collection was interrupted ({MANIFEST} has no finished= line)"
+_NOT_LISTED_INTERRUPTED = _INTERRUPTED.replace("not captured", "not listed")
+# ``ls -la`` type letters of entries the collector cannot copy (it copies regular files only).
+_LS_KINDS = {"d": "directory", "p": "FIFO", "c": "character device", "b": "block device",
+             "s": "socket", "D": "door"}  # fmt: skip
+_LS_TYPES = "-l" + "".join(_LS_KINDS)
+# Guest paths the collector always tries, in its file stage (globs excluded).
+_FIXED_CAPTURES = frozenset(
+    p for p in (*CAPTURE_FILES, *CAPTURE_BINARIES) if not any(c in p for c in "*?[")
+)
 
 
 @dataclass(frozen=True)
@@ -66,32 +109,50 @@ def _guest_rel(path: str) -> Optional[str]:
     return norm
 
 
+def member_limit(rel: str) -> int:
+    """The byte cap of a bundle member by its kind (``files/...`` or text), leading dir or not."""
+    parts = rel.split("/", 2)
+    if parts[0] == "files" or (len(parts) > 2 and parts[1] == "files"):
+        return MAX_FILE_MEMBER_BYTES
+    return MAX_TEXT_MEMBER_BYTES
+
+
+def _odd(status: ReadStatus, rel: str, reason: str) -> ReadResult:
+    return ReadResult(status, reason=f"bundle member {rel} {reason}")
+
+
 class _DirStore:
     """Bundle members read from a directory, never outside it (symlinks are checked)."""
 
     def __init__(self, root: Path) -> None:
         self.root = root.resolve()
 
-    def read(self, rel: str) -> Optional[bytes]:
-        target = (self.root / rel).resolve()
+    def read(self, rel: str) -> ReadResult:
+        target = Path(os.path.realpath(self.root / rel))
         if target != self.root and self.root not in target.parents:
-            return None
-        if not target.is_file():
-            return None
-        try:
-            return target.read_bytes()
-        except OSError:
-            return None
+            return _odd(ReadStatus.SYMLINK, rel, "is a symbolic link out of the bundle")
+        result = read_file_checked(str(target), limit=member_limit(rel))
+        if result.ok or result.status is ReadStatus.ABSENT:
+            return result
+        return _odd(result.status, rel, result.reason)
 
 
 class _TarStore:
-    """Bundle members held in memory after one sequential pass over the archive."""
+    """Bundle members held in memory after one sequential pass over the archive.
 
-    def __init__(self, members: dict[str, bytes]) -> None:
+    ``odd`` keeps why a member was not kept (a link, a device, over its cap), so a read of it
+    says so instead of answering "absent".
+    """
+
+    def __init__(self, members: dict[str, bytes], odd: dict[str, ReadResult]) -> None:
         self.members = members
+        self.odd = odd
 
-    def read(self, rel: str) -> Optional[bytes]:
-        return self.members.get(rel)
+    def read(self, rel: str) -> ReadResult:
+        data = self.members.get(rel)
+        if data is not None:
+            return ReadResult(ReadStatus.OK, data)
+        return self.odd.get(rel) or ReadResult(ReadStatus.ABSENT, reason="not in the bundle")
 
 
 def _normalise_member(name: str) -> Optional[str]:
@@ -101,33 +162,120 @@ def _normalise_member(name: str) -> Optional[str]:
     return norm
 
 
+class _Readable(Protocol):
+    def read(self, size: int = -1, /) -> bytes: ...
+
+
+class _Budget:
+    """The decompressed stream tarfile reads, counted as it flows.
+
+    Everything tarfile pulls -- headers, member data, data it skips -- passes through
+    :meth:`read`, so the cap holds whatever the headers claim, and a member that is never
+    read still costs its bytes.
+    """
+
+    def __init__(self, raw: _Readable, label: str, limit: Optional[int] = None) -> None:
+        self.raw = raw
+        self.label = label
+        self.limit = MAX_BUNDLE_BYTES if limit is None else limit
+        self.total = 0
+
+    def read(self, size: int = -1) -> bytes:
+        want = _CHUNK if size is None or size < 0 else min(size, _CHUNK)
+        data = self.raw.read(want)
+        self.total += len(data)
+        if self.total > self.limit:
+            raise InputError(
+                f"{self.label}: bundle archive holds more than {human_size(self.limit)} "
+                "once decompressed (a collector bundle is a few MiB): refused"
+            )
+        return data
+
+
+def _decompressed(raw: IO[bytes], label: str) -> _Readable:
+    """The archive's tar stream, picked by magic bytes (plain tar, gzip or bzip2)."""
+    head = raw.read(6)
+    raw.seek(0)
+    if head.startswith(_GZIP_MAGIC):
+        return gzip.GzipFile(fileobj=raw, mode="rb")
+    if head.startswith(_BZIP2_MAGIC):
+        return bz2.BZ2File(raw, "rb")
+    if head.startswith(_XZ_MAGIC):
+        raise InputError(f"{label}: xz-compressed bundles are not read; give the .tar or .tar.gz")
+    return raw
+
+
+def _read_member(handle: IO[bytes], limit: int) -> Optional[bytes]:
+    """A member's bytes, or None once more than ``limit`` bytes have come out of it."""
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        chunk = handle.read(min(_CHUNK, limit + 1 - size))
+        if not chunk:
+            return b"".join(chunks)
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+
+
+def _iter_members(tar: tarfile.TarFile, label: str) -> Iterator[tarfile.TarInfo]:
+    for count, info in enumerate(tar, 1):
+        # Members are never revisited: forget them, so memory stays flat however many.
+        tar.members = []  # type: ignore[attr-defined]
+        if count > MAX_BUNDLE_MEMBERS:
+            raise InputError(
+                f"{label}: bundle archive has more than {MAX_BUNDLE_MEMBERS} members: refused"
+            )
+        yield info
+
+
 def _load_tar(path: Path) -> _TarStore:
-    """Read every regular member once; find the manifest at the top or under one directory."""
+    """Read every member once, in one forward pass; find the manifest at the top or one down.
+
+    Regular members are kept up to their kind's cap; links, devices and FIFOs are never
+    followed or read, only remembered so a read of them says what they are. Nothing inside
+    the archive is opened as an archive in turn.
+    """
+    label = str(path)
     members: dict[str, bytes] = {}
-    total = 0
-    try:
-        with tarfile.open(path, "r:*") as tar:
-            for info in tar:
-                if not info.isfile():
-                    continue
-                name = _normalise_member(info.name)
-                if name is None:
-                    continue
-                total += info.size
-                if total > MAX_ARCHIVE_BYTES:
-                    raise InputError(f"{path}: bundle archive over {MAX_ARCHIVE_BYTES} bytes")
-                handle = tar.extractfile(info)
-                if handle is not None:
-                    members[name] = handle.read()
-    except tarfile.ReadError:
-        raise InputError(
-            f"{path}: cannot read bundle archive (not a bundle directory, tar or tar.gz)"
-        ) from None
-    except (tarfile.TarError, OSError, EOFError, zlib.error) as exc:
-        reason = " ".join(str(exc).split()) or type(exc).__name__
-        raise InputError(f"{path}: cannot read bundle archive (damaged: {reason})") from None
+    odd: dict[str, ReadResult] = {}
+    with open_regular_file(path) as raw:  # one line for a FIFO, device or directory
+        try:
+            stream = _Budget(_decompressed(raw, label), label)
+            with tarfile.open(fileobj=stream, mode="r|") as tar:  # type: ignore[call-overload]
+                for info in _iter_members(tar, label):
+                    name = _normalise_member(info.name)
+                    if name is None or info.isdir():
+                        continue
+                    members.pop(name, None)
+                    odd.pop(name, None)
+                    limit = member_limit(name)
+                    if info.issym() or info.islnk():
+                        odd[name] = _odd(ReadStatus.SYMLINK, name, "is a link (not followed)")
+                    elif not info.isfile():
+                        odd[name] = _odd(ReadStatus.NOT_REGULAR, name, "is a device or FIFO")
+                    elif info.size > limit:
+                        odd[name] = _odd(ReadStatus.TOO_LARGE, name, f"is over {human_size(limit)}")
+                    else:
+                        handle = tar.extractfile(info)
+                        data = _read_member(handle, limit) if handle is not None else b""
+                        if data is None:
+                            odd[name] = _odd(
+                                ReadStatus.TOO_LARGE, name, f"is over {human_size(limit)}"
+                            )
+                        else:
+                            members[name] = data
+        except tarfile.ReadError:
+            raise InputError(
+                f"{path}: cannot read bundle archive (not a bundle directory, tar or tar.gz)"
+            ) from None
+        except (tarfile.TarError, OSError, EOFError, zlib.error, ValueError) as exc:
+            reason = " ".join(str(exc).split()) or type(exc).__name__
+            raise InputError(f"{path}: cannot read bundle archive (damaged: {reason})") from None
+    names = set(members) | set(odd)
     manifests = sorted(
-        (n for n in members if posixpath.basename(n) == MANIFEST and n.count("/") <= 1),
+        (n for n in names if posixpath.basename(n) == MANIFEST and n.count("/") <= 1),
         key=lambda n: n.count("/"),
     )
     if not manifests:
@@ -135,8 +283,9 @@ def _load_tar(path: Path) -> _TarStore:
     prefix = posixpath.dirname(manifests[0])
     if prefix:
         cut = len(prefix) + 1
-        members = {n[cut:]: data for n, data in members.items() if n.startswith(prefix + "/")}
-    return _TarStore(members)
+        members = {n[cut:]: d for n, d in members.items() if n.startswith(prefix + "/")}
+        odd = {n[cut:]: r for n, r in odd.items() if n.startswith(prefix + "/")}
+    return _TarStore(members, odd)
 
 
 class BundleCapture(Capture):
@@ -153,20 +302,20 @@ class BundleCapture(Capture):
         self._store: Union[_DirStore, _TarStore]
         if self.path.is_dir():
             self._store = _DirStore(self.path)
-        elif self.path.is_file():
-            self._store = _load_tar(self.path)
-        elif not self.path.exists():
+        elif not self.path.exists() and not self.path.is_symlink():
             raise InputError(f"{self.path}: no such bundle")
         else:
-            raise InputError(f"{self.path}: not a directory or archive")
+            self._store = _load_tar(self.path)  # refuses a FIFO or device with one line
         raw = self._store.read(MANIFEST)
-        if raw is None:
+        if raw.status is ReadStatus.ABSENT:
             raise InputError(f"{self.path}: not a toolsfix bundle (no {MANIFEST})")
+        if raw.data is None:
+            raise InputError(f"{self.path}: cannot read {MANIFEST}: {raw.reason}")
         self.manifest: dict[str, str] = {}
         self.commands: dict[str, CommandRecord] = {}
         self.listings: dict[str, int] = {}
         self.unreadable: set[str] = set()
-        self._parse_manifest(raw.decode("utf-8", errors="replace"))
+        self._parse_manifest(raw.data.decode("utf-8", errors="replace"))
         self.files: dict[str, FileRecord] = self._parse_files_list()
 
     # -- manifest -------------------------------------------------------------------------
@@ -200,7 +349,7 @@ class BundleCapture(Capture):
             )
 
     def _parse_files_list(self) -> dict[str, FileRecord]:
-        raw = self._store.read(FILES_LIST)
+        raw = self._store.read(FILES_LIST).data
         files: dict[str, FileRecord] = {}
         if raw is None:
             return files
@@ -217,6 +366,92 @@ class BundleCapture(Capture):
         """False when the collector was interrupted before it finished."""
         return "finished" in self.manifest
 
+    def missing_parts(self) -> list[str]:
+        """What an interrupted collection lacks, in the collector's order (empty if complete).
+
+        The collector runs the command table, then copies files, then lists directories, and
+        writes ``finished=`` last; whatever of those left no trace was never looked at.
+        """
+        if self.complete:
+            return []
+        out: list[str] = []
+        expected = [k for k, (line, _) in COMMANDS.items() if "{if}" not in line]
+        absent = [k for k in expected if k not in self.commands]
+        if absent:
+            out.append(f"{len(absent)} of {len(expected)} commands ({', '.join(absent)})")
+        if not self.files:
+            out.append("every guest file (none copied)")
+        if not self.listings:
+            out.append("every directory listing (none made)")
+        out.append("the finished= line")
+        return out
+
+    @property
+    def files_stage_done(self) -> bool:
+        """True when the collector got past copying the fixed file list before it stopped.
+
+        It copies ``CAPTURE_FILES`` and ``CAPTURE_BINARIES`` before it writes ``bindir=`` /
+        ``libdir=`` or lists any directory, so any of those proves every fixed path was tried.
+        """
+        return bool(self.listings) or "bindir" in self.manifest or "libdir" in self.manifest
+
+    # -- why something is not in the bundle -----------------------------------------------
+    def _failed_listing(self, guest: str) -> Optional[str]:
+        """The nearest directory at or above ``guest`` that the collector could not list."""
+        here = guest
+        while True:
+            status = self.listings.get(here)
+            if status is not None and status != 0:
+                return here
+            if here == "/":
+                return None
+            here = posixpath.dirname(here)
+
+    def _listed_kind(self, directory: str, name: str) -> Optional[str]:
+        """The ``ls -la`` type of ``name`` in ``directory`` ("directory", "FIFO"...), if known."""
+        rel = _guest_rel(directory)
+        text = self._store.read(posixpath.join("listings", rel or "", "ls-l.txt")).data
+        if text is None:
+            return None
+        for line in text.decode("utf-8", errors="replace").splitlines():
+            if line[:1] not in _LS_TYPES or len(line.split()) < 2:
+                continue
+            entry = line.split(" -> ", 1)[0] if line.startswith("l") else line
+            if entry.endswith(" " + name):
+                return _LS_KINDS.get(line[0], "regular file" if line[0] == "-" else "link")
+        return None
+
+    def _not_captured(self, guest: str) -> ReadResult:
+        """Why ``guest`` has no copy in the bundle: absent on the guest, or unknown and why."""
+        if guest in self.unreadable:
+            return ReadResult(
+                ReadStatus.UNREADABLE, reason="the collector could not read it on the guest"
+            )
+        failed = self._failed_listing(posixpath.dirname(guest))
+        if failed is not None:
+            return ReadResult(
+                ReadStatus.UNREADABLE, reason=f"the collector could not list {failed} on the guest"
+            )
+        parent, name = posixpath.split(guest)
+        listed = self.list_dir_checked(parent)
+        if listed.names is not None:
+            if name not in listed.names:
+                return ReadResult(
+                    ReadStatus.ABSENT, reason=f"absent on the guest (not in {parent})"
+                )
+            kind = self._listed_kind(parent, name)
+            if kind is not None and kind in _LS_KINDS.values():
+                return ReadResult(ReadStatus.NOT_REGULAR, reason=f"is a {kind} on the guest")
+            return ReadResult(
+                ReadStatus.UNREADABLE,
+                reason=f"on the guest (listed in {parent}) but not copied into the bundle",
+            )
+        if not self.complete and not (self.files_stage_done and guest in _FIXED_CAPTURES):
+            return ReadResult(ReadStatus.UNREADABLE, reason=_INTERRUPTED)
+        return ReadResult(
+            ReadStatus.ABSENT, reason="not in the bundle (absent on the guest or not captured)"
+        )
+
     # -- Capture protocol -----------------------------------------------------------------
     def command(self, key: str) -> Optional[CommandResult]:
         """The captured result; None when not captured or not applicable to the guest's OS.
@@ -228,8 +463,8 @@ class BundleCapture(Capture):
         if record is None or record.status == STATUS_NOT_RUN:
             return None
         out = self._store.read(f"commands/{key}.out")
-        err = self._store.read(f"commands/{key}.err")
-        stdout = out.decode("utf-8", errors="replace") if out is not None else ""
+        err = self._store.read(f"commands/{key}.err").data
+        stdout = out.data.decode("utf-8", errors="replace") if out.data is not None else ""
         stderr = err.decode("utf-8", errors="replace") if err is not None else ""
         if record.status == STATUS_TIMEOUT:
             return CommandResult(key, record.command, None, stdout, stderr or "timed out")
@@ -238,30 +473,56 @@ class BundleCapture(Capture):
         status = int(record.status)
         if status == STATUS_NOT_FOUND:
             return CommandResult(key, record.command, None, stdout, stderr or "not found")
-        if out is None:
+        if out.status is ReadStatus.ABSENT:
             return CommandResult(key, record.command, None, "", "output missing from the bundle")
+        if out.data is None:
+            return CommandResult(key, record.command, None, "", f"output unreadable: {out.reason}")
         return CommandResult(key, record.command, status, stdout, stderr)
 
-    def read_file(self, path: str) -> Optional[bytes]:
+    def read_file_checked(self, path: str) -> ReadResult:
+        """The copy of guest ``path``, or why there is none (see :meth:`_not_captured`)."""
         rel = _guest_rel(path)
         if not rel:
-            return None
-        return self._store.read(f"files/{rel}")
+            return ReadResult(ReadStatus.ABSENT, reason="not a guest-absolute file path")
+        result = self._store.read(f"files/{rel}")
+        if result.status is not ReadStatus.ABSENT:
+            return result
+        return self._not_captured("/" + rel)
 
-    def list_dir(self, path: str) -> Optional[list[str]]:
-        """Entries of a directory the collector listed in full; None for any other directory.
+    def list_dir_checked(self, path: str) -> ListResult:
+        """Entries of a directory the collector listed in full; why not for any other.
 
         A directory the collector only took some files from is not listed: a partial listing
         would let a check conclude that something is absent when it was never looked for.
         """
         rel = _guest_rel(path)
         if rel is None:
-            return None
+            return ListResult(ReadStatus.ABSENT, reason="not a guest-absolute path")
+        guest = "/" + rel
+        failed = self._failed_listing(guest)
+        if failed is not None:
+            return ListResult(
+                ReadStatus.UNREADABLE,
+                reason=f"the collector could not list {failed} on the guest",
+            )
         raw = self._store.read(posixpath.join("listings", rel, "names.txt"))
-        if raw is None:
-            return None
-        names = raw.decode("utf-8", errors="surrogateescape").splitlines()
-        return sorted(n for n in names if n and n not in (".", ".."))
+        if raw.data is not None:
+            # The collector records the listing line after ``ls`` finished; in a cut-short
+            # bundle a names.txt without that line may be a listing cut short too.
+            if self.complete or guest in self.listings:
+                return list_ok(raw.data.decode("utf-8", errors="surrogateescape").splitlines())
+        elif raw.status is not ReadStatus.ABSENT:
+            return ListResult(raw.status, reason=raw.reason)
+        if guest in self.listings:
+            return ListResult(
+                ReadStatus.UNREADABLE, reason="listed by the collector, but names.txt is missing"
+            )
+        if not self.complete:
+            return ListResult(ReadStatus.UNREADABLE, reason=_NOT_LISTED_INTERRUPTED)
+        return ListResult(
+            ReadStatus.ABSENT,
+            reason="not listed in the bundle (absent on the guest, or not a directory it lists)",
+        )
 
     # -- extras ---------------------------------------------------------------------------
     def file_mtime(self, path: str) -> Optional[int]:
@@ -274,7 +535,7 @@ class BundleCapture(Capture):
         rel = _guest_rel(path)
         if rel is None:
             return None
-        raw = self._store.read(posixpath.join("listings", rel, "ls-l.txt"))
+        raw = self._store.read(posixpath.join("listings", rel, "ls-l.txt")).data
         return raw.decode("utf-8", errors="replace") if raw is not None else None
 
     def keys(self) -> list[str]:

@@ -26,17 +26,34 @@ How to read the model (for check authors):
 
 from __future__ import annotations
 
-import fnmatch
 import posixpath
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, fields, is_dataclass
+from dataclasses import dataclass, field, fields
 from types import MappingProxyType
-from typing import Any, Callable, Generic, Optional, TypeVar
+from typing import Any, Callable, Optional, TypeVar
 
 from toolsfix.findings import Evidence
 from toolsfix.guest import parsers as p
-from toolsfix.guest.capture_api import COMMANDS, Capture, CommandResult
+from toolsfix.guest.capture_api import Capture, CommandResult
+from toolsfix.guest.fact import Fact, fact_missing, fact_of, jsonable
+from toolsfix.guest.osfamily import os_family
+from toolsfix.guest.reader import (
+    MAX_EXCERPT,
+    GuestReader,
+    cmd_evidence,
+    command_fact,
+    excerpt,
+    file_fact,
+    first_line,
+)
+from toolsfix.knowledge import (
+    DRIVER_CONF_PATH,
+    ILLUMOS_OS_RELEASE_IDS,
+    INSTALL_DB_PATH,
+    SOLARIS_MODULES,
+    OsFamily,
+)
 
 __all__ = [
     "BGP_CONFIG_FILES",
@@ -46,7 +63,7 @@ __all__ = [
     "VMWARE_MODULES",
     "Fact",
     "GuestFacts",
-    "StaticCapture",
+    "GuestReader",
     "fact_missing",
     "fact_of",
     "facts_from_capture",
@@ -55,7 +72,7 @@ __all__ = [
 T = TypeVar("T")
 
 # Modules whose modinfo rows are kept (the rest of modinfo is noise for toolsfix).
-VMWARE_MODULES: tuple[str, ...] = ("vmxnet3s", "vmxnet", "vmmemctl", "vmhgfs", "vmblock", "vmci")
+VMWARE_MODULES: tuple[str, ...] = SOLARIS_MODULES
 # Boot scripts and SMF methods scanned for persistent ndd/ipadm/dladm settings (all are in
 # capture_api.CAPTURE_FILES, so bundles carry them).
 SCRIPT_GLOBS: tuple[str, ...] = (
@@ -73,72 +90,7 @@ BGP_CONFIG_FILES: tuple[str, ...] = (
 # /etc/sysctl.d/*.conf in name order and /etc/sysctl.conf last).
 SYSCTL_FILES: tuple[str, ...] = ("/etc/sysctl.d/*.conf", "/etc/sysctl.conf")
 EMPTY_DRIVER_CONF: p.DriverConf = p.parse_driver_conf("")
-_MAX_EXCERPT = 300
 _MAX_SCRIPT_BYTES = 1 << 20
-
-
-@dataclass(frozen=True)
-class Fact(Generic[T]):
-    """A value with its provenance, or the reason it is not known."""
-
-    value: Optional[T] = None
-    source: Optional[Evidence] = None
-    available: bool = False
-    reason: Optional[str] = None
-
-    @property
-    def known(self) -> bool:
-        return self.available and self.value is not None
-
-    def evidence(self) -> list[Evidence]:
-        """The fact's evidence as a list, ready for ``finding(..., evidence=...)``."""
-        if self.source is not None:
-            return [self.source]
-        return [Evidence(detail=self.reason)] if self.reason else []
-
-    def evidence_at(self, line: Optional[int], excerpt: Optional[str]) -> Evidence:
-        """Evidence for one item of this fact: same file or command, the item's line/text."""
-        src = self.source or Evidence()
-        text = excerpt.strip()[:_MAX_EXCERPT] if excerpt else None
-        if src.path is not None:
-            return Evidence(path=src.path, line=line, excerpt=text, detail=src.detail)
-        return Evidence(command=src.command, excerpt=text, detail=src.detail)
-
-    def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"available": self.available}
-        if self.available:
-            out["value"] = _jsonable(self.value)
-        if self.reason:
-            out["reason"] = self.reason
-        if self.source is not None:
-            out["source"] = self.source.to_dict()
-        return out
-
-
-def fact_of(value: T, source: Evidence) -> Fact[T]:
-    return Fact(value, source, True, None)
-
-
-def fact_missing(reason: str, source: Optional[Evidence] = None) -> Fact[Any]:
-    return Fact(None, source, False, reason)
-
-
-def _jsonable(value: Any) -> Any:
-    if value is None or isinstance(value, (bool, int, float, str)):
-        return value
-    if isinstance(value, Evidence):
-        return value.to_dict()
-    if isinstance(value, Fact):
-        return value.to_dict()
-    if is_dataclass(value) and not isinstance(value, type):
-        return {f.name: _jsonable(getattr(value, f.name)) for f in fields(value)}
-    if isinstance(value, Mapping):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (frozenset, set)):
-        return sorted(_jsonable(v) for v in value)
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    return str(value)
 
 
 def _empty_map() -> Mapping[str, Any]:
@@ -151,7 +103,9 @@ class GuestFacts:
 
     OS identity
       ``os_kind``: "solaris" (any SunOS: Solaris, OpenSolaris, illumos), "linux", "esxi" or
-      "unknown". ``release``: /etc/release parsed (or derived from /etc/os-release).
+      "unknown". ``os_family``: the :class:`~toolsfix.knowledge.OsFamily` (Solaris 10, 11,
+      OpenSolaris, illumos, Linux, ESXi), which decides which checks apply at all.
+      ``release``: /etc/release parsed (or derived from /etc/os-release).
       ``uname_s/uname_r/uname_v``: live values, else derived from the release (see source).
       ``kernel_bits``: ``isainfo -b``; else the modinfo load-address width; else inferred
       64 for Solaris 11 x86 (detail says so).
@@ -177,6 +131,7 @@ class GuestFacts:
 
     origin: str
     os_kind: Fact[str] = field(default_factory=lambda: fact_missing("not evaluated"))
+    os_family: Fact[OsFamily] = field(default_factory=lambda: fact_missing("not evaluated"))
     release: Fact[p.Release] = field(default_factory=lambda: fact_missing("not evaluated"))
     os_release: Fact[p.OsRelease] = field(default_factory=lambda: fact_missing("not evaluated"))
     uname_s: Fact[str] = field(default_factory=lambda: fact_missing("not evaluated"))
@@ -228,6 +183,9 @@ class GuestFacts:
     esxi_advanced: Fact[p.EsxAdvanced] = field(
         default_factory=lambda: fact_missing("not evaluated")
     )
+    # Guest paths that exist (or may) but could not be read or listed -> the reason. The facts
+    # built from them are unavailable; callers use this to name what was not evaluated.
+    unreadable: Mapping[str, str] = field(default_factory=_empty_map)
 
     # ---- conveniences for checks
 
@@ -261,148 +219,31 @@ class GuestFacts:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (for bundles and the ``facts`` part of reports)."""
-        return {f.name: _jsonable(getattr(self, f.name)) for f in fields(self)}
+        return {f.name: jsonable(getattr(self, f.name)) for f in fields(self)}
 
 
 # --------------------------------------------------------------------------- builder helpers
 
 
-def _excerpt(text: str, lines: int = 4) -> str:
-    kept = [ln.rstrip() for ln in text.splitlines() if ln.strip()][:lines]
-    return "\n".join(kept)[:_MAX_EXCERPT]
-
-
-def _decode(data: bytes) -> str:
-    return data.decode("utf-8", errors="replace")
-
-
-def _first_line(text: str) -> str:
-    return next((ln.strip() for ln in text.splitlines() if ln.strip()), "")[:200]
-
-
-class _Reader:
-    """Wraps a Capture: never lets an exception from a source escape, and words reasons."""
-
-    def __init__(self, capture: Capture) -> None:
-        self.capture = capture
-        self.origin = str(getattr(capture, "origin", "unknown"))
-        self.offline = self.origin.startswith("root:")
-        self.kind = "unknown"
-
-    def command(self, key: str) -> tuple[Optional[CommandResult], str]:
-        base = key.split(":", 1)[0]
-        spec = COMMANDS.get(base)
-        cmd_line = spec[0] if spec else key
-        if ":" in key and "{if}" in cmd_line:
-            cmd_line = cmd_line.replace("{if}", key.split(":", 1)[1])
-        applies = spec[1] if spec else "any"
-        if applies not in ("any", self.kind) and self.kind != "unknown":
-            return None, f"`{cmd_line}` does not apply to a {self.kind} system"
-        if self.offline:
-            return None, f"runtime-only fact: `{cmd_line}` is not available offline (image root)"
-        try:
-            result = self.capture.command(key)
-        except Exception as exc:  # a source must not crash the analysis
-            return None, f"`{cmd_line}` could not be read: {exc}"
-        if result is None:
-            if self.origin.startswith("bundle:"):
-                return None, f"`{cmd_line}` was not captured in the bundle"
-            if self.origin.startswith("live"):
-                return None, f"`{cmd_line}` was not run on this guest (not applicable here)"
-            return None, f"`{cmd_line}` was not captured"
-        if result.status is None:
-            return None, f"`{result.command}` could not run: {_first_line(result.stderr)}".rstrip(
-                ": "
-            )
-        if result.status != 0 and not result.stdout.strip():
-            detail = _first_line(result.stderr) or "no output"
-            return None, f"`{result.command}` failed (exit {result.status}): {detail}"
-        return result, ""
-
-    def read(self, path: str) -> Optional[str]:
-        try:
-            data = self.capture.read_file(path)
-        except Exception:  # unreadable counts as absent
-            return None
-        return None if data is None else _decode(bytes(data))
-
-    def listdir(self, path: str) -> Optional[list[str]]:
-        try:
-            entries = self.capture.list_dir(path)
-        except Exception:
-            return None
-        return None if entries is None else sorted(str(e) for e in entries)
-
-    def glob(self, pattern: str) -> Optional[list[str]]:
-        """Expand a one-level glob (``/etc/rc2.d/*``); None when the directory is unknown."""
-        directory, base = posixpath.split(pattern)
-        if not any(ch in base for ch in "*?["):
-            return [pattern]
-        entries = self.listdir(directory)
-        if entries is None:
-            return None
-        return [posixpath.join(directory, e) for e in entries if fnmatch.fnmatchcase(e, base)]
-
-    def absent(self, path: str) -> str:
-        if self.offline:
-            return f"{path} not present in the image root"
-        if self.origin.startswith("bundle:"):
-            return f"{path} not in the bundle (absent on the guest or not captured)"
-        return f"{path} not present"
-
-
-def _cmd_evidence(result: CommandResult, excerpt: str, detail: Optional[str] = None) -> Evidence:
-    if result.status not in (0, None):
-        extra = f"exit status {result.status}"
-        detail = f"{detail}; {extra}" if detail else extra
-    return Evidence(command=result.command, excerpt=excerpt or None, detail=detail)
-
-
-def _command_fact(
-    reader: _Reader,
-    key: str,
-    parse: Callable[[str], Optional[T]],
-    excerpt: Optional[Callable[[T, str], str]] = None,
-    empty_ok: bool = True,
-) -> Fact[T]:
-    result, reason = reader.command(key)
-    if result is None:
-        return fact_missing(reason)
-    value = parse(result.stdout)
-    if value is None or (not empty_ok and isinstance(value, (tuple, list)) and not value):
-        return fact_missing(
-            f"`{result.command}` output not understood",
-            _cmd_evidence(result, _excerpt(result.stdout)),
-        )
-    text = excerpt(value, result.stdout) if excerpt else _excerpt(result.stdout)
-    return fact_of(value, _cmd_evidence(result, text))
-
-
-def _file_fact(reader: _Reader, path: str, parse: Callable[[str], T]) -> Fact[T]:
-    text = reader.read(path)
-    if text is None:
-        return fact_missing(reader.absent(path))
-    return fact_of(parse(text), Evidence(path=path))
-
-
 # --------------------------------------------------------------------------- the builder
 
 
-def _os_kind(reader: _Reader, release: Fact[p.Release], osr: Fact[p.OsRelease]) -> Fact[str]:
+def _os_kind(reader: GuestReader, release: Fact[p.Release], osr: Fact[p.OsRelease]) -> Fact[str]:
     kinds = {"sunos": "solaris", "linux": "linux", "vmkernel": "esxi"}
     for key in ("uname_s", "uname_a"):
         result, _ = reader.command(key)
         if result is not None:
-            first = _first_line(result.stdout)
+            first = first_line(result.stdout)
             word = first.split()[0].lower() if first.split() else ""
             if word in kinds:
-                return fact_of(kinds[word], _cmd_evidence(result, first))
-    if release.known and release.value is not None and release.value.family != "unknown":
+                return fact_of(kinds[word], cmd_evidence(result, first))
+    if release.known and release.value is not None and release.value.is_sunos:
         rel = release.value
         return fact_of("solaris", Evidence(path="/etc/release", line=rel.line, excerpt=rel.name))
     if osr.known and osr.value is not None and osr.value.id:
         ident = osr.value.id.lower()
-        kind = "solaris" if ident == "solaris" else "esxi" if ident == "esxi" else "linux"
+        sunos = ident == "solaris" or ident in ILLUMOS_OS_RELEASE_IDS
+        kind = "solaris" if sunos else "esxi" if ident == "esxi" else "linux"
         return fact_of(
             kind,
             Evidence(path="/etc/os-release", line=osr.value.lines.get("ID"), excerpt=f"ID={ident}"),
@@ -412,11 +253,11 @@ def _os_kind(reader: _Reader, release: Fact[p.Release], osr: Fact[p.OsRelease]) 
     return fact_missing("neither uname nor /etc/release nor /etc/os-release identify the OS")
 
 
-def _release(reader: _Reader, osr: Fact[p.OsRelease]) -> Fact[p.Release]:
+def _release(reader: GuestReader, osr: Fact[p.OsRelease]) -> Fact[p.Release]:
     text = reader.read("/etc/release")
     if text is not None:
         rel = p.parse_release(text)
-        src = Evidence(path="/etc/release", line=rel.line, excerpt=rel.name or _excerpt(text, 1))
+        src = Evidence(path="/etc/release", line=rel.line, excerpt=rel.name or excerpt(text, 1))
         if rel.family != "unknown":
             return fact_of(rel, src)
         if not (osr.known and osr.value is not None):
@@ -427,36 +268,40 @@ def _release(reader: _Reader, osr: Fact[p.OsRelease]) -> Fact[p.Release]:
             line = osr.value.lines.get("VERSION") or osr.value.lines.get("VERSION_ID")
             return fact_of(
                 rel,
-                Evidence(path="/etc/os-release", line=line, excerpt=f"VERSION={osr.value.version}",
-                         detail=rel.derivation),
+                Evidence(
+                    path="/etc/os-release",
+                    line=line,
+                    excerpt=f"VERSION={osr.value.version}",
+                    detail=rel.derivation,
+                ),
             )
     return fact_missing(reader.absent("/etc/release"))
 
 
-def _uname_field(
-    reader: _Reader, which: str, release: Fact[p.Release]
-) -> Fact[str]:
+def _uname_field(reader: GuestReader, which: str, release: Fact[p.Release]) -> Fact[str]:
     attr = {"s": "sysname", "r": "release", "v": "version"}[which]
     result, reason = reader.command(f"uname_{which}")
     if result is not None:
         value = getattr(p.parse_uname(result.stdout, which), attr)
         if value:
-            return fact_of(value, _cmd_evidence(result, _first_line(result.stdout)))
+            return fact_of(value, cmd_evidence(result, first_line(result.stdout)))
     result_a, _ = reader.command("uname_a")
     if result_a is not None:
         value = getattr(p.parse_uname(result_a.stdout), attr)
         if value:
-            return fact_of(value, _cmd_evidence(result_a, _first_line(result_a.stdout)))
+            return fact_of(value, cmd_evidence(result_a, first_line(result_a.stdout)))
     if release.known and release.value is not None:
         rel = release.value
         derived = {
-            "s": "SunOS" if rel.family != "unknown" else None,
+            "s": "SunOS" if rel.is_sunos else None,
             "r": rel.uname_r,
             "v": rel.uname_v,
         }[which]
         src = release.source or Evidence(path="/etc/release")
         evidence = Evidence(
-            path=src.path, line=src.line, excerpt=src.excerpt,
+            path=src.path,
+            line=src.line,
+            excerpt=src.excerpt,
             detail=f"uname -{which} derived from {src.path}: {rel.derivation}",
         )
         if derived:
@@ -466,13 +311,13 @@ def _uname_field(
 
 
 def _kernel_bits(
-    reader: _Reader, modules_out: Optional[CommandResult], release: Fact[p.Release]
+    reader: GuestReader, modules_out: Optional[CommandResult], release: Fact[p.Release]
 ) -> Fact[int]:
     result, reason = reader.command("isainfo_b")
     if result is not None:
         bits = p.parse_isainfo_b(result.stdout)
         if bits is not None:
-            return fact_of(bits, _cmd_evidence(result, _first_line(result.stdout)))
+            return fact_of(bits, cmd_evidence(result, first_line(result.stdout)))
     if modules_out is not None:
         rows = p.parse_modinfo(modules_out.stdout)
         if rows:
@@ -480,8 +325,9 @@ def _kernel_bits(
             if bits is not None:
                 return fact_of(
                     bits,
-                    _cmd_evidence(
-                        modules_out, rows[0].raw.strip(),
+                    cmd_evidence(
+                        modules_out,
+                        rows[0].raw.strip(),
                         f"inferred from the {len(rows[0].loadaddr)}-digit module load address",
                     ),
                 )
@@ -490,61 +336,81 @@ def _kernel_bits(
         src = release.source or Evidence(path="/etc/release")
         return fact_of(
             64,
-            Evidence(path=src.path, line=src.line, excerpt=src.excerpt,
-                     detail="inferred: Solaris 11 on x86 is 64-bit only"),
+            Evidence(
+                path=src.path,
+                line=src.line,
+                excerpt=src.excerpt,
+                detail="inferred: Solaris 11 on x86 is 64-bit only",
+            ),
         )
     return fact_missing(reason or "kernel bitness not available")
 
 
-def _modules(reader: _Reader) -> tuple[Fact[tuple[p.ModinfoRow, ...]], Optional[CommandResult]]:
+def _modules(reader: GuestReader) -> tuple[Fact[tuple[p.ModinfoRow, ...]], Optional[CommandResult]]:
     result, reason = reader.command("modinfo")
     if result is None:
         return fact_missing(reason), None
     rows = p.parse_modinfo(result.stdout)
     if not rows:
         return fact_missing(
-            "`modinfo` output not understood", _cmd_evidence(result, _excerpt(result.stdout))
+            "`modinfo` output not understood", cmd_evidence(result, excerpt(result.stdout))
         ), result
     vmware = tuple(r for r in rows if r.name in VMWARE_MODULES)
-    excerpt = "\n".join(r.raw.strip() for r in vmware)[:_MAX_EXCERPT]
+    rows_text = "\n".join(r.raw.strip() for r in vmware)[:MAX_EXCERPT]
     detail = None if vmware else f"{len(rows)} modules loaded, none of {', '.join(VMWARE_MODULES)}"
-    return fact_of(vmware, _cmd_evidence(result, excerpt, detail)), result
+    return fact_of(vmware, cmd_evidence(result, rows_text, detail)), result
 
 
-def _ip_lso_outbound(reader: _Reader) -> Fact[int]:
+def _ip_lso_outbound(reader: GuestReader) -> Fact[int]:
     if reader.offline:
-        return fact_missing("runtime-only fact: ip_lso_outbound is not available offline"
-                            " (image root); see persistent_settings and etc_system")
+        return fact_missing(
+            "runtime-only fact: ip_lso_outbound is not available offline"
+            " (image root); see persistent_settings and etc_system"
+        )
     result, reason = reader.command("ndd_ip_lso_outbound")
     if result is not None:
         value = p.parse_ndd_value(result.stdout)
         if value is not None:
-            return fact_of(value, _cmd_evidence(result, _first_line(result.stdout)))
+            return fact_of(value, cmd_evidence(result, first_line(result.stdout)))
         reason = f"`{result.command}` output not understood"
     result2, reason2 = reader.command("ipadm_show_prop_lso")
     if result2 is not None:
         for row in p.parse_ipadm_show_prop(result2.stdout):
             if row.name == "_lso_outbound" and row.int_current is not None:
-                return fact_of(row.int_current, _cmd_evidence(result2, row.raw.strip()))
+                return fact_of(row.int_current, cmd_evidence(result2, row.raw.strip()))
         reason2 = f"`{result2.command}` output not understood"
     return fact_missing(f"{reason}; {reason2}" if reason2 else reason)
 
 
-def _persistent(reader: _Reader) -> Fact[tuple[p.PersistentSetting, ...]]:
+def _persistent(reader: GuestReader) -> Fact[tuple[p.PersistentSetting, ...]]:
     found: list[p.PersistentSetting] = []
     scanned = 0
     listed: list[str] = []
+    unread: list[str] = []
     for pattern in SCRIPT_GLOBS:
         paths = reader.glob(pattern)
         if paths is None:
+            directory = posixpath.dirname(pattern)
+            if directory in reader.unreadable:
+                unread.append(f"{directory} ({reader.unreadable[directory]})")
             continue
         listed.append(pattern)
         for path in paths:
-            text = reader.read(path)
-            if text is None or "\0" in text[:4096] or len(text) > _MAX_SCRIPT_BYTES:
+            text = reader.read(path, in_scan=True)
+            if text is None:
+                if path in reader.unreadable:
+                    unread.append(f"{path} ({reader.unreadable[path]})")
+                continue
+            if "\0" in text[:4096] or len(text) > _MAX_SCRIPT_BYTES:
                 continue
             scanned += 1
             found.extend(p.find_persistent_settings(text, path))
+    if unread:
+        # A setting in the script that could not be read may be the one that matters.
+        return fact_missing(
+            f"boot scripts could not all be read: {', '.join(unread[:3])}"
+            + (f" and {len(unread) - 3} more" if len(unread) > 3 else "")
+        )
     if not listed:
         if reader.offline or reader.origin.startswith("bundle:"):
             return fact_missing("no boot-script or SMF method directory could be listed")
@@ -553,28 +419,31 @@ def _persistent(reader: _Reader) -> Fact[tuple[p.PersistentSetting, ...]]:
     return fact_of(tuple(found), Evidence(detail=detail))
 
 
-def _bgp(reader: _Reader) -> Fact[tuple[p.BgpMd5Peer, ...]]:
+def _bgp(reader: GuestReader) -> Fact[tuple[p.BgpMd5Peer, ...]]:
     peers: list[p.BgpMd5Peer] = []
     present: list[str] = []
     for path in BGP_CONFIG_FILES:
         text = reader.read(path)
         if text is None:
+            if path in reader.unreadable:
+                return fact_missing(reader.absent(path))
             continue
         present.append(path)
         peers.extend(p.parse_bgp_config(text, path).peers)
     detail = (
-        f"read {', '.join(present)}" if present
+        f"read {', '.join(present)}"
+        if present
         else f"no BGP configuration ({', '.join(BGP_CONFIG_FILES)}) present"
     )
     return fact_of(tuple(peers), Evidence(detail=detail))
 
 
-def _ip_forward(reader: _Reader) -> Fact[int]:
+def _ip_forward(reader: GuestReader) -> Fact[int]:
     result, reason = reader.command("sysctl_ip_forward")
     if result is not None:
         entry = p.parse_sysctl(result.stdout, "net.ipv4.ip_forward").get("net.ipv4.ip_forward")
         if entry is not None and entry.int_value is not None:
-            return fact_of(entry.int_value, _cmd_evidence(result, _first_line(result.stdout)))
+            return fact_of(entry.int_value, cmd_evidence(result, first_line(result.stdout)))
         reason = f"`{result.command}` output not understood"
     if not reader.offline and reader.kind in ("linux", "unknown"):
         path = "/proc/sys/net/ipv4/ip_forward"
@@ -586,31 +455,43 @@ def _ip_forward(reader: _Reader) -> Fact[int]:
     return fact_missing(reason)
 
 
-def _ip_forward_boot(reader: _Reader) -> Fact[int]:
+def _ip_forward_boot(reader: GuestReader) -> Fact[int]:
     if reader.kind not in ("linux", "unknown"):
         return fact_missing(f"sysctl files do not apply to a {reader.kind} system")
     best: Optional[tuple[int, Evidence]] = None
     read: list[str] = []
     for pattern in SYSCTL_FILES:
-        for path in reader.glob(pattern) or []:
-            text = reader.read(path)
+        paths = reader.glob(pattern)
+        directory = posixpath.dirname(pattern)
+        if paths is None and directory in reader.unreadable:
+            return fact_missing(f"{directory} could not be listed: {reader.unreadable[directory]}")
+        for path in paths or []:
+            text = reader.read(path, in_scan=pattern != path)
             if text is None:
+                if path in reader.unreadable:
+                    return fact_missing(reader.absent(path))
                 continue
             read.append(path)
             entry = p.parse_sysctl(text).get("net.ipv4.ip_forward")
             if entry is not None and entry.int_value is not None:
-                best = (entry.int_value, Evidence(path=path, line=entry.line,
-                                                  excerpt=f"net.ipv4.ip_forward = {entry.value}"))
+                best = (
+                    entry.int_value,
+                    Evidence(
+                        path=path, line=entry.line, excerpt=f"net.ipv4.ip_forward = {entry.value}"
+                    ),
+                )
     if best is not None:
         return fact_of(best[0], best[1])
     if read:
-        return fact_missing(f"net.ipv4.ip_forward not set in {', '.join(read)}",
-                            Evidence(detail="kernel default 0 applies at boot"))
+        return fact_missing(
+            f"net.ipv4.ip_forward not set in {', '.join(read)}",
+            Evidence(detail="kernel default 0 applies at boot"),
+        )
     return fact_missing("no sysctl configuration file present")
 
 
 def _interfaces(
-    reader: _Reader,
+    reader: GuestReader,
     ip_links: Fact[tuple[p.IpLink, ...]],
     ifconfig: Fact[tuple[p.IfconfigEntry, ...]],
 ) -> Fact[tuple[str, ...]]:
@@ -619,8 +500,10 @@ def _interfaces(
         return fact_of(tuple(names), Evidence(path="/sys/class/net", detail="directory listing"))
     if ip_links.known and ip_links.value:
         src = ip_links.source or Evidence()
-        return fact_of(tuple(link.name for link in ip_links.value),
-                       Evidence(command=src.command, detail="interface names from ip link"))
+        return fact_of(
+            tuple(link.name for link in ip_links.value),
+            Evidence(command=src.command, detail="interface names from ip link"),
+        )
     if ifconfig.known and ifconfig.value:
         src = ifconfig.source or Evidence()
         names_ifc = tuple(dict.fromkeys(e.name for e in ifconfig.value))
@@ -631,13 +514,13 @@ def _interfaces(
 
 
 def _per_interface(
-    reader: _Reader, key: str, names: Iterable[str], parse: Callable[[str], T]
+    reader: GuestReader, key: str, names: Iterable[str], parse: Callable[[str], T]
 ) -> Mapping[str, Fact[T]]:
     out: dict[str, Fact[T]] = {}
     for name in names:
         if name == "lo":
             continue
-        out[name] = _command_fact(reader, f"{key}:{name}", parse)
+        out[name] = command_fact(reader, f"{key}:{name}", parse)
     return MappingProxyType(out)
 
 
@@ -645,24 +528,28 @@ def _tuple_parser(func: Callable[[str], Sequence[T]]) -> Callable[[str], tuple[T
     return lambda text: tuple(func(text))
 
 
-def facts_from_capture(capture: Capture) -> GuestFacts:
+def facts_from_capture(capture: Capture, reader: Optional[GuestReader] = None) -> GuestFacts:
     """Build GuestFacts from any source (live guest, bundle, image root).
 
     Never raises for bad data: every fact that cannot be established is returned as
-    unavailable with its reason.
+    unavailable with its reason. Pass ``reader`` to share one run's reads (and its record of
+    what could not be read) with the other fact builders, e.g. the driver facts.
     """
-    reader = _Reader(capture)
-    os_release = _file_fact(reader, "/etc/os-release", p.parse_os_release)
+    reader = reader if reader is not None else GuestReader(capture)
+    os_release = file_fact(reader, "/etc/os-release", p.parse_os_release)
     release = _release(reader, os_release)
     os_kind = _os_kind(reader, release, os_release)
     reader.kind = os_kind.value if os_kind.known and os_kind.value else "unknown"
 
+    uname_r = _uname_field(reader, "r", release)
+    uname_v = _uname_field(reader, "v", release)
     modules, modinfo_result = _modules(reader)
-    ip_links = _command_fact(reader, "ip_d_link", _tuple_parser(p.parse_ip_link), empty_ok=False)
-    ifconfig = _command_fact(reader, "ifconfig_a", _tuple_parser(p.parse_ifconfig), empty_ok=False)
+    ip_links = command_fact(reader, "ip_d_link", _tuple_parser(p.parse_ip_link), empty_ok=False)
+    ifconfig = command_fact(reader, "ifconfig_a", _tuple_parser(p.parse_ifconfig), empty_ok=False)
     is_linux = reader.kind == "linux"
     interfaces = (
-        _interfaces(reader, ip_links, ifconfig) if is_linux or reader.kind == "unknown"
+        _interfaces(reader, ip_links, ifconfig)
+        if is_linux or reader.kind == "unknown"
         else fact_missing(f"interface list is only collected for Linux guests ({reader.kind})")
     )
     if_names = interfaces.value or () if is_linux else ()
@@ -670,33 +557,32 @@ def facts_from_capture(capture: Capture) -> GuestFacts:
     return GuestFacts(
         origin=reader.origin,
         os_kind=os_kind,
+        os_family=os_family(os_kind, release, os_release, uname_r, uname_v),
         release=release,
         os_release=os_release,
         uname_s=_uname_field(reader, "s", release),
-        uname_r=_uname_field(reader, "r", release),
-        uname_v=_uname_field(reader, "v", release),
+        uname_r=uname_r,
+        uname_v=uname_v,
         kernel_bits=_kernel_bits(reader, modinfo_result, release),
         modules=modules,
-        driver_conf=_file_fact(reader, "/kernel/drv/vmxnet3s.conf", p.parse_driver_conf),
-        etc_system=_file_fact(reader, "/etc/system", p.parse_etc_system),
+        driver_conf=file_fact(reader, DRIVER_CONF_PATH, p.parse_driver_conf),
+        etc_system=file_fact(reader, "/etc/system", p.parse_etc_system),
         ip_lso_outbound=_ip_lso_outbound(reader),
-        dladm_phys=_command_fact(reader, "dladm_show_phys", _tuple_parser(p.parse_dladm_show_phys)),
-        dladm_links=_command_fact(
-            reader, "dladm_show_link", _tuple_parser(p.parse_dladm_show_link)
-        ),
-        dladm_devs=_command_fact(reader, "dladm_show_dev", _tuple_parser(p.parse_dladm_show_dev)),
-        link_mtu=_command_fact(
+        dladm_phys=command_fact(reader, "dladm_show_phys", _tuple_parser(p.parse_dladm_show_phys)),
+        dladm_links=command_fact(reader, "dladm_show_link", _tuple_parser(p.parse_dladm_show_link)),
+        dladm_devs=command_fact(reader, "dladm_show_dev", _tuple_parser(p.parse_dladm_show_dev)),
+        link_mtu=command_fact(
             reader, "dladm_show_linkprop_mtu", _tuple_parser(p.parse_dladm_show_linkprop)
         ),
-        ipadm_tcp=_command_fact(
+        ipadm_tcp=command_fact(
             reader, "ipadm_show_prop_tcp", _tuple_parser(p.parse_ipadm_show_prop)
         ),
-        ipadm_if_mtu=_command_fact(
+        ipadm_if_mtu=command_fact(
             reader, "ipadm_show_ifprop_mtu", _tuple_parser(p.parse_ipadm_show_prop)
         ),
         ifconfig=ifconfig,
         persistent_settings=_persistent(reader),
-        install_db=_file_fact(reader, "/etc/vmware-tools/locations", p.parse_locations),
+        install_db=file_fact(reader, INSTALL_DB_PATH, p.parse_locations),
         interfaces=interfaces,
         ethtool_k=_per_interface(reader, "ethtool_k", if_names, p.parse_ethtool_k),
         ethtool_i=_per_interface(reader, "ethtool_i", if_names, p.parse_ethtool_i),
@@ -704,50 +590,6 @@ def facts_from_capture(capture: Capture) -> GuestFacts:
         ip_forward=_ip_forward(reader),
         ip_forward_boot=_ip_forward_boot(reader),
         bgp_md5_peers=_bgp(reader),
-        esxi_advanced=_command_fact(reader, "esxcli_advanced", p.parse_esxcli_advanced),
+        esxi_advanced=command_fact(reader, "esxcli_advanced", p.parse_esxcli_advanced),
+        unreadable=MappingProxyType(dict(reader.unreadable)),  # last: after every read
     )
-
-
-@dataclass
-class StaticCapture:
-    """An in-memory Capture: commands by key, files by guest-absolute path.
-
-    For tests and for callers that already hold the text (a pasted ``modinfo``, a single
-    conf file). Directory listings are derived from the file paths unless given.
-    """
-
-    origin: str = "static"
-    commands: Mapping[str, CommandResult] = field(default_factory=dict)
-    files: Mapping[str, bytes] = field(default_factory=dict)
-    dirs: Optional[Mapping[str, list[str]]] = None
-
-    def command(self, key: str) -> Optional[CommandResult]:
-        return self.commands.get(key)
-
-    def read_file(self, path: str) -> Optional[bytes]:
-        return self.files.get(path)
-
-    def list_dir(self, path: str) -> Optional[list[str]]:
-        if self.dirs is not None and path in self.dirs:
-            return list(self.dirs[path])
-        prefix = path.rstrip("/") + "/"
-        names = {f[len(prefix) :].split("/", 1)[0] for f in self.files if f.startswith(prefix)}
-        return sorted(names) if names else None
-
-    @classmethod
-    def from_outputs(
-        cls,
-        outputs: Mapping[str, str],
-        files: Optional[Mapping[str, str]] = None,
-        origin: str = "static",
-    ) -> StaticCapture:
-        """Commands given as key -> stdout (exit status 0), files as path -> text."""
-        commands = {}
-        for key, stdout in outputs.items():
-            spec = COMMANDS.get(key.split(":", 1)[0])
-            line = spec[0] if spec else key
-            if ":" in key and "{if}" in line:
-                line = line.replace("{if}", key.split(":", 1)[1])
-            commands[key] = CommandResult(key, line, 0, stdout)
-        encoded = {k: v.encode("utf-8") for k, v in (files or {}).items()}
-        return cls(origin, commands, encoded)

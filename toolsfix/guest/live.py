@@ -18,8 +18,14 @@ import subprocess
 from collections.abc import Sequence
 from typing import Optional
 
-from toolsfix.guest.capture_api import COMMANDS, Capture, CommandResult
-from toolsfix.safeio import read_regular_file
+from toolsfix.guest.capture_api import (
+    COMMANDS,
+    Capture,
+    CommandResult,
+    ListResult,
+    list_host_dir,
+)
+from toolsfix.safeio import ReadResult, ReadStatus, read_file_checked
 
 DEFAULT_TIMEOUT = 10.0
 IF_PLACEHOLDER = "{if}"
@@ -66,10 +72,7 @@ class LiveCapture(Capture):
     def interfaces(self) -> list[str]:
         """Network interfaces for per-interface commands (Linux: ``/sys/class/net``)."""
         if self._interfaces is None:
-            try:
-                self._interfaces = sorted(os.listdir(SYS_CLASS_NET))
-            except OSError:
-                self._interfaces = []
+            self._interfaces = list(list_host_dir(SYS_CLASS_NET).names or ())
         return list(self._interfaces)
 
     def keys(self) -> list[str]:
@@ -153,21 +156,21 @@ class LiveCapture(Capture):
             err.decode("utf-8", errors="replace"),
         )
 
-    def read_file(self, path: str) -> Optional[bytes]:
+    def read_file_checked(self, path: str) -> ReadResult:
+        """Bounded, non-blocking read of a real file (a FIFO or device is never read)."""
         if not path.startswith("/"):
-            return None
-        return read_regular_file(path)
+            return ReadResult(ReadStatus.ABSENT, reason="not an absolute path")
+        return read_file_checked(path)
 
-    def list_dir(self, path: str) -> Optional[list[str]]:
+    def list_dir_checked(self, path: str) -> ListResult:
         if not path.startswith("/"):
-            return None
-        try:
-            return sorted(os.listdir(path))
-        except OSError:
-            return None
+            return ListResult(ReadStatus.ABSENT, reason="not an absolute path")
+        return list_host_dir(path)
 
     def file_mtime(self, path: str) -> Optional[int]:
         """Modification time of a real file (epoch seconds); None when absent."""
+        if not path.startswith("/"):
+            return None
         try:
             return int(os.stat(path).st_mtime)
         except OSError:

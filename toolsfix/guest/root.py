@@ -10,16 +10,13 @@ a real ``/``. Commands are runtime facts that an image cannot answer, so none ar
 from __future__ import annotations
 
 import os
-import stat
 from pathlib import Path
 from typing import Optional, Union
 
 from toolsfix.errors import InputError
-from toolsfix.guest.capture_api import Capture, CommandResult
-from toolsfix.safeio import read_regular_file
-
-# Same bound as the Linux kernel's symlink-follow limit: a loop ends instead of spinning.
-MAX_SYMLINKS = 40
+from toolsfix.guest.capture_api import Capture, CommandResult, ListResult, list_host_dir
+from toolsfix.rootfs import RootPathError, resolve_in_root
+from toolsfix.safeio import ReadResult, ReadStatus, read_file_checked
 
 
 class RootCapture(Capture):
@@ -40,60 +37,44 @@ class RootCapture(Capture):
         None for a relative path, a symlink loop or an unreadable link. The result may not
         exist; it is always the root itself or below it.
         """
-        if not path.startswith("/"):
+        try:
+            return resolve_in_root(self.root, path)
+        except RootPathError:
             return None
-        pending = [p for p in path.split("/") if p][::-1]
-        done: list[str] = []
-        followed = 0
-        while pending:
-            part = pending.pop()
-            if part == ".":
-                continue
-            if part == "..":
-                if done:
-                    done.pop()
-                continue
-            host = os.path.join(self.root, *done, part)
-            try:
-                is_link = stat.S_ISLNK(os.lstat(host).st_mode)
-            except OSError:
-                is_link = False
-            if not is_link:
-                done.append(part)
-                continue
-            followed += 1
-            if followed > MAX_SYMLINKS:
-                return None
-            try:
-                target = os.readlink(host)
-            except OSError:
-                return None
-            if target.startswith("/"):
-                done = []
-            pending.extend(p for p in reversed(target.split("/")) if p)
-        return os.path.join(self.root, *done)
 
     # -- Capture protocol -----------------------------------------------------------------
     def command(self, key: str) -> Optional[CommandResult]:
         """Always None: an image has no running kernel, links or tunables to ask."""
         return None
 
-    def read_file(self, path: str) -> Optional[bytes]:
-        host = self.resolve(path)
-        if host is None:
-            return None
-        return read_regular_file(host, follow_symlinks=False)
+    def _host(self, path: str) -> tuple[Optional[str], ReadResult]:
+        """(host path, OK) or (None, why the guest path has no host path).
 
-    def list_dir(self, path: str) -> Optional[list[str]]:
-        host = self.resolve(path)
-        if host is None:
-            return None
+        A symlink loop or a link that may not be read is "could not read", never "absent":
+        the file behind it may well be there.
+        """
         try:
-            return sorted(os.listdir(host))
-        except OSError:
-            return None
+            return resolve_in_root(self.root, path), ReadResult(ReadStatus.OK)
+        except RootPathError as exc:
+            if exc.kind == "relative":
+                return None, ReadResult(ReadStatus.ABSENT, reason="not a guest-absolute path")
+            reason = "symbolic link loop" if exc.kind == "loop" else "unreadable symbolic link"
+            return None, ReadResult(ReadStatus.UNREADABLE, reason=reason)
 
-    # -- extras ---------------------------------------------------------------------------
+    def read_file_checked(self, path: str) -> ReadResult:
+        """Bounded, non-blocking read of the image's file (every symlink resolved inside)."""
+        host, failed = self._host(path)
+        if host is None:
+            return failed
+        return read_file_checked(host, follow_symlinks=False)
+
+    def list_dir_checked(self, path: str) -> ListResult:
+        """Entries of the image's directory; a directory that cannot be listed is UNREADABLE."""
+        host, failed = self._host(path)
+        if host is None:
+            return ListResult(failed.status, reason=failed.reason)
+        return list_host_dir(host)
+
     def file_mtime(self, path: str) -> Optional[int]:
         """The file's modification time in the image (epoch seconds); None when absent."""
         host = self.resolve(path)

@@ -2,6 +2,11 @@
 
 A run can write several formats at once (``-o json:report.json -o junit:junit.xml``) because
 pipelines want a human summary on stdout and machine files for the CI system side by side.
+
+The other commands' results have their renderers beside these: :mod:`.patch` (patch
+outcomes), :mod:`.identify` (fingerprint identifications and database records), :mod:`.probe`
+(jumbo-frame probes), :mod:`.errors` (the error line and JSON error document) and
+:mod:`.fleet` (``audit``); :mod:`.lines` keeps human text within its line and list limits.
 """
 
 from __future__ import annotations

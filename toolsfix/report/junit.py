@@ -16,6 +16,9 @@ class JunitRenderer(Renderer):
             name=f"toolsfix {report.command}",
             tests=str(max(1, len(findings) + len(report.skipped))),
             failures=str(len(findings)),
+            # Required by the Surefire/Jenkins schema even though toolsfix never has "errors"
+            # (a run that fails prints no report at all); without it strict consumers reject it.
+            errors="0",
             skipped=str(len(report.skipped)),
         )
         for f in findings:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from typing import Any
+from urllib.parse import quote
 
 from toolsfix import __version__
 from toolsfix.findings import Report, Severity, sorted_findings
@@ -16,6 +17,13 @@ _LEVEL = {
     Severity.HIGH: "error",
     Severity.CRITICAL: "error",
 }
+
+
+def artifact_uri(path: str) -> str:
+    """A path as the URI reference SARIF requires: spaces, ``#``, ``?``, ``%``, ``:`` and
+    non-ASCII bytes percent-encoded, so a target such as ``Golden images #2/`` stays one path
+    (``#`` would otherwise start a fragment) and viewers resolve it to the right file."""
+    return quote(path, safe="/")
 
 
 class SarifRenderer(Renderer):
@@ -36,7 +44,7 @@ class SarifRenderer(Renderer):
             locations = [
                 {
                     "physicalLocation": {
-                        "artifactLocation": {"uri": e.path},
+                        "artifactLocation": {"uri": artifact_uri(e.path)},
                         **({"region": {"startLine": e.line}} if e.line else {}),
                     }
                 }

@@ -1,0 +1,242 @@
+"""One fingerprint record: a known driver build, as stored in the database's JSON files.
+
+Validated with plain Python (no jsonschema dependency: the core must run on a stock Solaris
+Python); ``toolsfix/schemas/fingerprint-record.schema.json`` documents the same format for
+humans and other tools. :mod:`toolsfix.fpdb` (the database) and :mod:`toolsfix.fpdb_store` (how
+its files are read) both build on it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Optional
+
+from toolsfix.fingerprint import DriverFingerprint, SectionInfo, parse_identity, symbols_digest
+from toolsfix.knowledge import lso_era
+
+__all__ = ["FILE_SCHEMA", "RECORD_SCHEMA", "Record", "record_from_dict"]
+
+RECORD_SCHEMA = "toolsfix-fingerprint/1"
+FILE_SCHEMA = "toolsfix-fingerprints/1"
+
+_SHA_RE = re.compile(r"[0-9a-f]{64}")
+
+
+@dataclass(frozen=True)
+class Record:
+    """One known driver file: where it ships (distrib metadata) plus its fingerprint."""
+
+    tools_version: Optional[str]
+    build: Optional[str]
+    os_dir: str
+    arch: Optional[str]
+    module: str
+    layout: str  # "solaris" or "linux"
+    path: str  # relative to the distrib root
+    source: str  # where it was learned (a file name, an ISO, "elfgen", ...)
+    synthetic: bool
+    fingerprint: DriverFingerprint
+
+    @property
+    def sha256(self) -> str:
+        return self.fingerprint.sha256
+
+    @property
+    def code_hash(self) -> Optional[str]:
+        return self.fingerprint.code_hash
+
+    @property
+    def key(self) -> tuple[str, str, str, str, str, str]:
+        """What makes two records the same fact (the source is deliberately not part of it)."""
+        return (
+            self.layout,
+            self.tools_version or "",
+            self.build or "",
+            self.os_dir,
+            self.module,
+            self.sha256,
+        )
+
+    @property
+    def lso_era(self) -> str:
+        return lso_era(self.fingerprint.identity, self.tools_version, self.os_dir)
+
+    def to_dict(self) -> dict[str, Any]:
+        fp = self.fingerprint
+        return {
+            "schema": RECORD_SCHEMA,
+            "tools_version": self.tools_version,
+            "build": self.build,
+            "os_dir": self.os_dir,
+            "arch": self.arch,
+            "module": self.module,
+            "layout": self.layout,
+            "path": self.path,
+            "source": self.source,
+            "synthetic": self.synthetic,
+            "sha256": fp.sha256,
+            "size": fp.size,
+            "code_hash": fp.code_hash,
+            "section_hashes": fp.section_hashes,
+            "elf_class": fp.elf_class,
+            "machine": fp.machine,
+            "elf_type": fp.elf_type,
+            "osabi": fp.osabi,
+            "sections": [s.to_dict() for s in fp.sections],
+            "symbols": list(fp.symbols),
+            "symbols_digest": fp.symbols_digest,
+            "undefined_symbols": list(fp.undefined_symbols),
+            "identity": fp.identity,
+            "dependencies": list(fp.dependencies),
+            "dependency_source": fp.dependency_source,
+            "comments": list(fp.comments),
+        }
+
+
+# --------------------------------------------------------------------------------------------
+# Validation (hand-written: mirrors schemas/fingerprint-record.schema.json)
+
+
+class _Invalid(Exception):
+    pass
+
+
+def _get(d: Mapping[str, Any], key: str, kind: type | tuple[type, ...], *,
+         nullable: bool = False, required: bool = True) -> Any:  # fmt: skip
+    if key not in d:
+        if required:
+            raise _Invalid(f"{key}: missing")
+        return None
+    value = d[key]
+    if value is None and nullable:
+        return None
+    # bool is an int subclass: never accept it where a number is expected
+    if isinstance(value, bool) and kind is not bool:
+        raise _Invalid(f"{key}: expected {_kind_name(kind)}, got a boolean")
+    if not isinstance(value, kind):
+        raise _Invalid(f"{key}: expected {_kind_name(kind)}, got {type(value).__name__}")
+    return value
+
+
+def _kind_name(kind: type | tuple[type, ...]) -> str:
+    if isinstance(kind, tuple):
+        return " or ".join(k.__name__ for k in kind)
+    return {"str": "string", "int": "integer", "bool": "boolean", "list": "array",
+            "dict": "object"}.get(kind.__name__, kind.__name__)  # fmt: skip
+
+
+def _sha(d: Mapping[str, Any], key: str, *, nullable: bool = False) -> Optional[str]:
+    value = _get(d, key, str, nullable=nullable)
+    if value is not None and not _SHA_RE.fullmatch(value):
+        raise _Invalid(f"{key}: expected 64 lower-case hex digits, got {value!r}")
+    return value  # type: ignore[no-any-return]
+
+
+def _str_list(d: Mapping[str, Any], key: str) -> tuple[str, ...]:
+    items = _get(d, key, list)
+    for i, item in enumerate(items):
+        if not isinstance(item, str):
+            raise _Invalid(f"{key}[{i}]: expected string, got {type(item).__name__}")
+    return tuple(items)
+
+
+def record_from_dict(d: Any) -> Record:
+    """Validate one record dict and build a :class:`Record`; errors name the field.
+
+    Raises :class:`ValueError` with a one-line message (``load_db`` adds the file name).
+    """
+    try:
+        return _record_from_dict(d)
+    except _Invalid as exc:
+        raise ValueError(str(exc)) from None
+
+
+def _record_from_dict(d: Any) -> Record:
+    if not isinstance(d, dict):
+        raise _Invalid(f"expected an object, got {type(d).__name__}")
+    schema = _get(d, "schema", str)
+    if schema != RECORD_SCHEMA:
+        raise _Invalid(f"schema: unsupported {schema!r} (expected {RECORD_SCHEMA!r})")
+    layout = _get(d, "layout", str)
+    if layout not in ("solaris", "linux"):
+        raise _Invalid(f"layout: expected 'solaris' or 'linux', got {layout!r}")
+    arch = _get(d, "arch", str, nullable=True)
+    if arch not in (None, "i386", "amd64"):
+        raise _Invalid(f"arch: expected 'i386', 'amd64' or null, got {arch!r}")
+    elf_class = _get(d, "elf_class", int)
+    if elf_class not in (32, 64):
+        raise _Invalid(f"elf_class: expected 32 or 64, got {elf_class!r}")
+    size = _get(d, "size", int)
+    if size < 0:
+        raise _Invalid("size: must not be negative")
+    os_dir = _get(d, "os_dir", str)
+    module = _get(d, "module", str)
+    if not os_dir or not module:
+        raise _Invalid("os_dir and module must not be empty")
+    hashes = _get(d, "section_hashes", dict)
+    for k in hashes:
+        if k not in ("text", "rodata", "data"):
+            raise _Invalid(f"section_hashes: unknown key {k!r}")
+    sections = []
+    for i, s in enumerate(_get(d, "sections", list)):
+        try:
+            if not isinstance(s, dict):
+                raise _Invalid(f"expected an object, got {type(s).__name__}")
+            sections.append(
+                SectionInfo(
+                    name=_get(s, "name", str),
+                    type=_get(s, "type", int),
+                    size=_get(s, "size", int),
+                    flags=_get(s, "flags", int),
+                )
+            )
+        except _Invalid as exc:
+            raise _Invalid(f"sections[{i}].{exc}") from None
+    symbols = _str_list(d, "symbols")
+    if list(symbols) != sorted(set(symbols)):
+        raise _Invalid("symbols: must be sorted and unique")
+    digest = _get(d, "symbols_digest", str, required=False)
+    if digest is not None and digest != symbols_digest(symbols):
+        raise _Invalid("symbols_digest: does not match the symbols list")
+    identity = _get(d, "identity", str, nullable=True)
+    dep_source = _get(d, "dependency_source", str, nullable=True, required=False)
+    if dep_source not in (None, "dynamic", "_depends_on"):
+        raise _Invalid(f"dependency_source: unexpected {dep_source!r}")
+    fp = DriverFingerprint(
+        name=_get(d, "path", str),
+        sha256=_sha(d, "sha256") or "",
+        size=size,
+        is_elf=True,
+        elf_class=elf_class,
+        machine=_get(d, "machine", str),
+        elf_type=_get(d, "elf_type", str),
+        osabi=_get(d, "osabi", int),
+        sections=tuple(sections),
+        text_sha256=_sha(hashes, "text", nullable=True) if "text" in hashes else None,
+        rodata_sha256=_sha(hashes, "rodata", nullable=True) if "rodata" in hashes else None,
+        data_sha256=_sha(hashes, "data", nullable=True) if "data" in hashes else None,
+        code_hash=_sha(d, "code_hash", nullable=True),
+        symbols=symbols,
+        undefined_symbols=_str_list(d, "undefined_symbols") if "undefined_symbols" in d else (),
+        dependencies=_str_list(d, "dependencies"),
+        dependency_source=dep_source,
+        identity=identity,
+        build_number=parse_identity(identity),
+        comments=_str_list(d, "comments") if "comments" in d else (),
+        arch=arch,
+        lso_era=lso_era(identity),
+    )
+    return Record(
+        tools_version=_get(d, "tools_version", str, nullable=True),
+        build=_get(d, "build", str, nullable=True),
+        os_dir=os_dir,
+        arch=arch,
+        module=module,
+        layout=layout,
+        path=fp.name,
+        source=_get(d, "source", str),
+        synthetic=_get(d, "synthetic", bool),
+        fingerprint=fp,
+    )

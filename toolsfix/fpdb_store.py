@@ -1,0 +1,269 @@
+"""How a fingerprint database file is read: parsed in full, or served from a SQLite index.
+
+A learned file of a real Linux tarball holds ~2,000 records (15 MB of JSON): parsing and
+validating it costs ~0.3 s on every run, more than identifying a file by its hash. Such a file
+(at least :data:`INDEX_MIN_BYTES`) gets a SQLite index beside it, ``<name>.index.sqlite``,
+written by ``fingerprints learn`` (or by the first load that can write there). It holds each
+record's sha256, code hash and JSON text, and the JSON file's size, mtime and sha256: any
+change to the JSON makes the index stale, so it is ignored (and rebuilt when the directory is
+writable). Hash lookups then parse only the records they hit; the full record set is
+materialised only for nearest matching. The JSON stays the reviewable source of truth; the
+index is a cache that can always be deleted.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import sqlite3
+import stat
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Optional, Union
+
+from toolsfix.errors import InputError
+from toolsfix.fpdb_record import FILE_SCHEMA, Record, record_from_dict
+from toolsfix.safeio import MAX_DB_FILE_BYTES, read_bounded
+
+__all__ = [
+    "INDEX_MIN_BYTES",
+    "IndexedStore",
+    "MemoryStore",
+    "Store",
+    "index_path",
+    "load_file",
+    "store_of",
+    "write_index",
+]
+
+#: A database file this large gets a SQLite index beside it; smaller files parse faster than
+#: an index opens.
+INDEX_MIN_BYTES = 1 << 20
+INDEX_SCHEMA = "toolsfix-fingerprint-index/1"
+INDEX_SUFFIX = ".index.sqlite"
+
+
+class MemoryStore:
+    """Records held in memory (a small JSON file, or records built by a caller)."""
+
+    def __init__(self, records: Iterable[Record]) -> None:
+        self._records = tuple(records)
+        self._by_sha: dict[str, list[Record]] = {}
+        self._by_code: dict[str, list[Record]] = {}
+        for record in self._records:
+            self._by_sha.setdefault(record.sha256, []).append(record)
+            if record.code_hash:
+                self._by_code.setdefault(record.code_hash, []).append(record)
+
+    def all(self) -> Sequence[Record]:
+        return self._records
+
+    def by_sha256(self, sha256: str) -> Sequence[Record]:
+        return self._by_sha.get(sha256, ())
+
+    def by_code_hash(self, code_hash: str) -> Sequence[Record]:
+        return self._by_code.get(code_hash, ())
+
+    def empty(self) -> bool:
+        return not self._records
+
+
+class IndexedStore:
+    """One database file served from its SQLite index: a lookup parses only the records it
+    hits, and each record once (cached by row id)."""
+
+    def __init__(self, json_path: Path, index: Path, conn: sqlite3.Connection) -> None:
+        self.json_path = json_path
+        self.index = index
+        self._conn = conn
+        self._cache: dict[int, Record] = {}
+        self._all: Optional[tuple[Record, ...]] = None
+
+    def _records(self, rows: Iterable[tuple[int, str]]) -> list[Record]:
+        out = []
+        for rowid, doc in rows:
+            record = self._cache.get(rowid)
+            if record is None:
+                try:
+                    record = record_from_dict(json.loads(doc))
+                except (ValueError, RecursionError) as exc:
+                    raise InputError(
+                        f"{self.index}: damaged index of {self.json_path.name} (row {rowid}: "
+                        f"{exc}); delete it and it is rebuilt from the JSON"
+                    ) from None
+                self._cache[rowid] = record
+            out.append(record)
+        return out
+
+    def _query(self, sql: str, args: tuple[str, ...] = ()) -> list[Record]:
+        try:
+            rows = self._conn.execute(sql, args).fetchall()
+        except sqlite3.Error as exc:
+            raise InputError(f"{self.index}: unreadable fingerprint index ({exc})") from None
+        return self._records(rows)
+
+    def all(self) -> Sequence[Record]:
+        if self._all is None:
+            self._all = tuple(self._query("SELECT id, doc FROM records ORDER BY id"))
+        return self._all
+
+    def by_sha256(self, sha256: str) -> Sequence[Record]:
+        return self._query("SELECT id, doc FROM records WHERE sha256 = ? ORDER BY id", (sha256,))
+
+    def by_code_hash(self, code_hash: str) -> Sequence[Record]:
+        return self._query(
+            "SELECT id, doc FROM records WHERE code_hash = ? ORDER BY id", (code_hash,)
+        )
+
+    def empty(self) -> bool:
+        return not self._conn.execute("SELECT 1 FROM records LIMIT 1").fetchall()
+
+
+Store = Union[MemoryStore, IndexedStore]
+
+
+def parse_file(path: Path, data: bytes) -> list[Record]:
+    """Records of one database file's bytes; any defect is one :class:`InputError` line."""
+    try:
+        raw = json.loads(data.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise InputError(
+            f"{path}: not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start})"
+        ) from None
+    except ValueError as exc:  # JSONDecodeError, or an integer too long to convert
+        raise InputError(f"{path}: not valid JSON ({exc})") from None
+    except RecursionError:
+        raise InputError(f"{path}: not a fingerprint file (JSON nested too deeply)") from None
+    if not isinstance(raw, dict) or raw.get("schema") != FILE_SCHEMA:
+        found = raw.get("schema") if isinstance(raw, dict) else type(raw).__name__
+        raise InputError(f"{path}: not a fingerprint file (schema {found!r}, need {FILE_SCHEMA!r})")
+    items = raw.get("records")
+    if not isinstance(items, list):
+        raise InputError(f"{path}: 'records' must be an array")
+    out = []
+    for i, item in enumerate(items):
+        try:
+            out.append(record_from_dict(item))
+        except ValueError as exc:
+            raise InputError(f"{path}: records[{i}].{exc}") from None
+    return out
+
+
+def read_file(path: Path) -> bytes:
+    """Read through :func:`toolsfix.safeio.read_bounded` (regular files only, never blocking,
+    capped): a database directory is a place anyone with write access to it can drop a file."""
+    return read_bounded(path, limit=MAX_DB_FILE_BYTES, what="fingerprint database file")
+
+
+def load_file(path: Path) -> list[Record]:
+    """Records of one database file (parsed and validated in full, no index)."""
+    return parse_file(path, read_file(path))
+
+
+def index_path(json_path: Path) -> Path:
+    """``tools-10.3.10-12406962.json`` -> ``tools-10.3.10-12406962.index.sqlite``."""
+    return json_path.with_name(json_path.stem + INDEX_SUFFIX)
+
+
+def _stamp(path: Path, data: bytes) -> dict[str, str]:
+    """What ties an index to the exact JSON it was built from."""
+    st = os.stat(path)
+    return {
+        "schema": INDEX_SCHEMA,
+        "size": str(len(data)),
+        "mtime_ns": str(st.st_mtime_ns),
+        "sha256": hashlib.sha256(data).hexdigest(),
+    }
+
+
+def _open_index(path: Path, size: int, mtime_ns: int) -> Optional[tuple[IndexedStore, bytes]]:
+    """The index of ``path`` when it is current, with the JSON bytes it was checked against;
+    None when absent, stale, not a regular file or unreadable (the JSON is parsed instead).
+
+    Size and mtime reject a stale index without reading the JSON; the sha256 of the JSON
+    (~15 ms for 15 MB) catches an edit that kept both.
+    """
+    idx = index_path(path)
+    try:
+        if not stat.S_ISREG(os.lstat(idx).st_mode):
+            return None
+    except OSError:
+        return None
+    try:
+        conn = sqlite3.connect(f"{idx.resolve().as_uri()}?mode=ro", uri=True)
+    except (sqlite3.Error, OSError, ValueError):
+        return None
+    try:
+        meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
+        if (meta.get("schema"), meta.get("size"), meta.get("mtime_ns")) != (
+            INDEX_SCHEMA, str(size), str(mtime_ns),
+        ):  # fmt: skip
+            conn.close()
+            return None
+        data = read_file(path)
+        if meta.get("sha256") != hashlib.sha256(data).hexdigest():
+            conn.close()
+            return None
+    except sqlite3.Error:
+        conn.close()
+        return None
+    return IndexedStore(path, idx, conn), data
+
+
+def write_index(path: Path, records: Sequence[Record], data: bytes) -> Optional[Path]:
+    """Write the SQLite index of database file ``path`` (whose bytes are ``data``), atomically.
+
+    Best effort: a read-only directory or a full disk only costs speed, so failures return
+    None instead of raising. Returns the index path when written.
+    """
+    idx = index_path(path)
+    tmp = idx.with_name(f".{idx.name}.{os.getpid()}.tmp")
+    try:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)  # a leftover of a killed run of this pid
+        conn = sqlite3.connect(str(tmp))
+        try:
+            conn.execute("PRAGMA journal_mode = OFF")
+            conn.execute("PRAGMA synchronous = OFF")
+            conn.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+            conn.execute(
+                "CREATE TABLE records (id INTEGER PRIMARY KEY, sha256 TEXT NOT NULL, "
+                "code_hash TEXT, doc TEXT NOT NULL)"
+            )
+            dumps = json.JSONEncoder(sort_keys=True, separators=(",", ":")).encode
+            conn.executemany(
+                "INSERT INTO records (sha256, code_hash, doc) VALUES (?, ?, ?)",
+                ((r.sha256, r.code_hash, dumps(r.to_dict())) for r in records),
+            )
+            conn.execute("CREATE INDEX records_sha256 ON records (sha256)")
+            conn.execute("CREATE INDEX records_code_hash ON records (code_hash)")
+            conn.executemany("INSERT INTO meta VALUES (?, ?)", _stamp(path, data).items())
+            conn.commit()
+        finally:
+            conn.close()
+        os.replace(tmp, idx)
+    except (OSError, sqlite3.Error):
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        return None
+    return idx
+
+
+def store_of(path: Path) -> Store:
+    """A database file as a store: its index when current, else parsed (and, when large,
+    indexed for the next run)."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return MemoryStore(load_file(path))  # read_bounded words the error
+    if stat.S_ISREG(st.st_mode) and st.st_size >= INDEX_MIN_BYTES:
+        opened = _open_index(path, st.st_size, st.st_mtime_ns)
+        if opened is not None:
+            return opened[0]
+        data = read_file(path)
+        records = parse_file(path, data)
+        write_index(path, records, data)
+        return MemoryStore(records)
+    return MemoryStore(load_file(path))

@@ -1,0 +1,1 @@
+{"_SYNTHETIC":"installed catalog written for toolsfix tests","omnios":{"driver/network/vmxnet3s":[{"version":"0.5.11-151046.0:20230502T104311Z"}],"release/name":[{"version":"0.5.11-151046.0:20230502T104311Z"}],"system/kernel":[{"version":"0.5.11-151046.0:20230502T104311Z"}]}}

@@ -1,0 +1,1 @@
+{"_SYNTHETIC":"installed catalog written for toolsfix tests","ovt-synthetic":{"open-vm-tools":[{"version":"12.1.5,11.4-11.4.42.0.1.111.0:20230317T101500Z"}]},"solaris":{"release/name":[{"version":"11.4-11.4.0.0.1.15.0:20180816T233014Z"}]}}
