@@ -328,8 +328,10 @@ def _print(r: dict[str, Any]) -> None:
         print(f"  toolsfix {engine:8} pool {run['workers']}  {run['best_s']:7.3f} s   "
               f"{run['ratio']:.2f}x")  # fmt: skip
     for engine, run in r["cold"].items():
-        print(f"  toolsfix {engine:8} cold     {run['wall_s']:7.3f} s   {run['ratio']:.2f}x"
-              "   (fresh interpreter, imports included)")
+        print(
+            f"  toolsfix {engine:8} cold     {run['wall_s']:7.3f} s   {run['ratio']:.2f}x"
+            "   (fresh interpreter, imports included)"
+        )
     if r["lief_import_s"] is not None:
         print(f"  import lief: {r['lief_import_s']:.3f} s")
     print(f"  peak RSS: after imports {r['rss_after_imports_mib']} MiB, in-process run holding "

@@ -75,14 +75,14 @@ def test_guest_that_does_not_route_is_not_applicable(tmp_path: Path) -> None:
 
 
 def test_host_with_lro_off_no_findings(tmp_path: Path) -> None:
-    findings, skipped = check_esxi(parse_esxi_settings_file(write(tmp_path, HOST_LRO_OFF)),
-                                   guest_routes=True)
+    findings, skipped = check_esxi(
+        parse_esxi_settings_file(write(tmp_path, HOST_LRO_OFF)), guest_routes=True
+    )
     assert findings == [] and skipped == []
 
 
 def test_esxcfg_advcfg_lines(tmp_path: Path) -> None:
-    text = ("Value of Vmxnet3SwLRO is 1\nValue of Vmxnet2HwLRO is 0\n"
-            "Value of VmxnetSwLROSL is 1\n")
+    text = "Value of Vmxnet3SwLRO is 1\nValue of Vmxnet2HwLRO is 0\nValue of VmxnetSwLROSL is 1\n"
     settings = parse_esxi_settings_file(write(tmp_path, text))
     assert settings.format == "esxcfg-advcfg"
     findings, _ = check_esxi(settings, guest_routes=True)
@@ -125,8 +125,9 @@ def test_plain_parsed_settings_use_command_evidence() -> None:
 
 
 def test_from_guest_facts() -> None:
-    facts = facts_from_capture(StaticCapture.from_outputs(
-        {"uname_s": "VMkernel\n", "esxcli_advanced": HOST_LRO_ON}))
+    facts = facts_from_capture(
+        StaticCapture.from_outputs({"uname_s": "VMkernel\n", "esxcli_advanced": HOST_LRO_ON})
+    )
     findings, _ = check_esxi(facts, guest_routes=True)
     assert len(findings) == 2
     linux = facts_from_capture(StaticCapture.from_outputs({"uname_s": "Linux\n"}))

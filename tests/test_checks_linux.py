@@ -67,8 +67,11 @@ def linux(
         "sysctl_ip_forward": "net.ipv4.ip_forward = 0\n",
     }
     base.update(outputs or {})
-    all_files = {"/etc/os-release": OS_RELEASE, "/sys/class/net/eth0/mtu": "1500\n",
-                 "/sys/class/net/lo/mtu": "65536\n"}
+    all_files = {
+        "/etc/os-release": OS_RELEASE,
+        "/sys/class/net/eth0/mtu": "1500\n",
+        "/sys/class/net/lo/mtu": "65536\n",
+    }
     all_files.update(files or {})
     return facts_from_capture(StaticCapture.from_outputs(base, all_files, origin=origin))
 
@@ -83,7 +86,8 @@ def test_quagga_md5_with_tso_on() -> None:
     (f,) = by_id(findings, "TF400")
     assert f.severity == Severity.HIGH and f.subject == "eth0"
     assert "tcp-segmentation-offload, generic-segmentation-offload, scatter-gather on" in (
-        f.message)
+        f.message
+    )
     assert "192.0.2.1" in f.message and "192.0.2.2" not in f.message
     peer_ev = f.evidence[0]
     assert (peer_ev.path, peer_ev.line) == ("/etc/quagga/bgpd.conf", 7)
@@ -99,15 +103,18 @@ def test_quagga_md5_with_tso_on() -> None:
 
 
 def test_md5_with_offloads_off_no_finding() -> None:
-    facts = linux({"ethtool_k:eth0": ethtool_k(tso="off", gso="off", sg="off")},
-                  {"/etc/quagga/bgpd.conf": BGPD})
+    facts = linux(
+        {"ethtool_k:eth0": ethtool_k(tso="off", gso="off", sg="off")},
+        {"/etc/quagga/bgpd.conf": BGPD},
+    )
     findings, _ = check_linux_network(facts)
     assert not by_id(findings, "TF400")
 
 
 def test_only_the_offloads_that_are_on_are_turned_off() -> None:
-    facts = linux({"ethtool_k:eth0": ethtool_k(tso="off", gso="off", sg="on")},
-                  {"/etc/frr/frr.conf": BGPD})
+    facts = linux(
+        {"ethtool_k:eth0": ethtool_k(tso="off", gso="off", sg="on")}, {"/etc/frr/frr.conf": BGPD}
+    )
     findings, _ = check_linux_network(facts)
     (f,) = by_id(findings, "TF400")
     assert f.commands[0] == "ethtool -K eth0 sg off"
@@ -121,24 +128,30 @@ def test_no_bgp_no_finding() -> None:
 
 
 def test_router_with_forwarding_and_lro() -> None:
-    facts = linux({"sysctl_ip_forward": "net.ipv4.ip_forward = 1\n",
-                   "ethtool_k:eth0": ethtool_k(lro="on")})
+    facts = linux(
+        {"sysctl_ip_forward": "net.ipv4.ip_forward = 1\n", "ethtool_k:eth0": ethtool_k(lro="on")}
+    )
     findings, _ = check_linux_network(facts)
     (f,) = by_id(findings, "TF401")
     assert f.subject == "eth0" and "forwards IPv4" in f.message
-    assert any(e.command == "sysctl net.ipv4.ip_forward" and e.excerpt ==
-               "net.ipv4.ip_forward = 1" for e in f.evidence)
+    assert any(
+        e.command == "sysctl net.ipv4.ip_forward" and e.excerpt == "net.ipv4.ip_forward = 1"
+        for e in f.evidence
+    )
     assert any(e.excerpt == "large-receive-offload: on" for e in f.evidence)
-    assert any(e.command == "ethtool -i eth0" and e.excerpt == "driver: vmxnet3"
-               for e in f.evidence)
+    assert any(
+        e.command == "ethtool -i eth0" and e.excerpt == "driver: vmxnet3" for e in f.evidence
+    )
     assert f.commands[0] == "ethtool -K eth0 lro off"
     assert any("disable_lro=1" in c for c in f.commands)
     assert guest_forwards(facts) is True
 
 
 def test_forwarding_enabled_only_at_boot() -> None:
-    facts = linux({"ethtool_k:eth0": ethtool_k(lro="on")},
-                  {"/etc/sysctl.d/99-router.conf": "net.ipv4.ip_forward = 1\n"})
+    facts = linux(
+        {"ethtool_k:eth0": ethtool_k(lro="on")},
+        {"/etc/sysctl.d/99-router.conf": "net.ipv4.ip_forward = 1\n"},
+    )
     findings, _ = check_linux_network(facts)
     (f,) = by_id(findings, "TF401")
     assert "set to 1 at boot" in f.message
@@ -153,11 +166,13 @@ def test_lro_without_forwarding_no_finding() -> None:
 
 
 def test_forwarding_unknown_is_skipped_with_reason() -> None:
-    facts = facts_from_capture(StaticCapture.from_outputs(
-        {"uname_s": "Linux\n", "ethtool_k:eth0": ethtool_k(lro="on")},
-        {"/etc/os-release": OS_RELEASE, "/sys/class/net/eth0/mtu": "1500\n"},
-        origin="bundle:guest.tar.gz",
-    ))
+    facts = facts_from_capture(
+        StaticCapture.from_outputs(
+            {"uname_s": "Linux\n", "ethtool_k:eth0": ethtool_k(lro="on")},
+            {"/etc/os-release": OS_RELEASE, "/sys/class/net/eth0/mtu": "1500\n"},
+            origin="bundle:guest.tar.gz",
+        )
+    )
     findings, skipped = check_linux_network(facts)
     assert not by_id(findings, "TF401")
     (s,) = [s for s in skipped if s.check == "TF401"]
@@ -182,20 +197,30 @@ def test_loopback_maxmtu_zero_is_not_a_finding() -> None:
 
 
 def test_old_iproute2_without_maxmtu_is_skipped() -> None:
-    old = ("2: eth0: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 9000 qdisc mq state UP\n"
-           "    link/ether 00:50:56:aa:bb:cc brd ff:ff:ff:ff:ff:ff\n")
+    old = (
+        "2: eth0: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 9000 qdisc mq state UP\n"
+        "    link/ether 00:50:56:aa:bb:cc brd ff:ff:ff:ff:ff:ff\n"
+    )
     findings, skipped = check_linux_network(linux({"ip_d_link": old}))
     assert not by_id(findings, "TF402")
     assert [s.check for s in skipped] == ["TF402"]
 
 
 def test_ethtool_failure_is_skipped_per_interface() -> None:
-    facts = facts_from_capture(StaticCapture.from_outputs(
-        {"uname_s": "Linux\n", "ip_d_link": IP_D_LINK.format(mtu=1500),
-         "sysctl_ip_forward": "net.ipv4.ip_forward = 1\n"},
-        {"/etc/os-release": OS_RELEASE, "/sys/class/net/eth0/mtu": "1500\n",
-         "/etc/quagga/bgpd.conf": BGPD},
-    ))
+    facts = facts_from_capture(
+        StaticCapture.from_outputs(
+            {
+                "uname_s": "Linux\n",
+                "ip_d_link": IP_D_LINK.format(mtu=1500),
+                "sysctl_ip_forward": "net.ipv4.ip_forward = 1\n",
+            },
+            {
+                "/etc/os-release": OS_RELEASE,
+                "/sys/class/net/eth0/mtu": "1500\n",
+                "/etc/quagga/bgpd.conf": BGPD,
+            },
+        )
+    )
     findings, skipped = check_linux_network(facts)
     assert findings == []
     reasons = {s.check: s.reason for s in skipped}
@@ -208,4 +233,7 @@ def test_solaris_guest_not_applicable() -> None:
     findings, skipped = check_linux_network(facts)
     assert findings == []
     assert {(s.check, s.outcome) for s in skipped} == {
-        ("TF400", "not-applicable"), ("TF401", "not-applicable"), ("TF402", "not-applicable")}
+        ("TF400", "not-applicable"),
+        ("TF401", "not-applicable"),
+        ("TF402", "not-applicable"),
+    }

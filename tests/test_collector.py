@@ -100,8 +100,14 @@ def make_solaris_shims(bindir: Path, *, solaris10: bool = False) -> None:
     bindir.mkdir(parents=True, exist_ok=True)
     uname = dict(UNAME)
     if solaris10:
-        uname.update({"-a": "SunOS sunpc1 5.10 Generic_147441-21 i86pc i386 i86pc Solaris",
-                      "-r": "5.10", "-v": "Generic_147441-21", "-n": "sunpc1"})
+        uname.update(
+            {
+                "-a": "SunOS sunpc1 5.10 Generic_147441-21 i86pc i386 i86pc Solaris",
+                "-r": "5.10",
+                "-v": "Generic_147441-21",
+                "-n": "sunpc1",
+            }
+        )
     _shim(bindir, "uname", _cat_case({k: v + "\n" for k, v in uname.items()}, "uname: bad"))
     _shim(bindir, "isainfo", _cat_case({"-b": "64\n"}, "isainfo: bad option"))
     _shim(bindir, "modinfo", f"cat <<'EOF'\n{MODINFO}EOF\n")
@@ -109,15 +115,24 @@ def make_solaris_shims(bindir: Path, *, solaris10: bool = False) -> None:
     _shim(bindir, "ifconfig", _cat_case({"-a": IFCONFIG}, "ifconfig: bad"))
     if solaris10:
         dev = "e1000g0         link: up        speed: 1000  Mbps       duplex: full\n"
-        _shim(bindir, "dladm", _cat_case({"show-dev": dev},
-                                         "dladm: unrecognized subcommand"))
+        _shim(bindir, "dladm", _cat_case({"show-dev": dev}, "dladm: unrecognized subcommand"))
     else:
-        _shim(bindir, "dladm", _cat_case(
-            {"show-phys": SHOW_PHYS, "show-link": SHOW_LINK, "show-linkprop -p mtu": LINKPROP},
-            "dladm: unrecognized subcommand 'show-dev'"))
-        _shim(bindir, "ipadm", _cat_case(
-            {"show-prop tcp": IPADM_TCP, "show-ifprop -p mtu": "IFNAME PROPERTY PROTO\n"},
-            "ipadm: unknown property"))
+        _shim(
+            bindir,
+            "dladm",
+            _cat_case(
+                {"show-phys": SHOW_PHYS, "show-link": SHOW_LINK, "show-linkprop -p mtu": LINKPROP},
+                "dladm: unrecognized subcommand 'show-dev'",
+            ),
+        )
+        _shim(
+            bindir,
+            "ipadm",
+            _cat_case(
+                {"show-prop tcp": IPADM_TCP, "show-ifprop -p mtu": "IFNAME PROPERTY PROTO\n"},
+                "ipadm: unknown property",
+            ),
+        )
 
 
 def make_solaris_tree(root: Path) -> None:
@@ -171,7 +186,11 @@ def run_collector(
     env.update(env_extra or {})
     return subprocess.run(
         [*argv, str(script), *extra, str(outdir)],
-        env=env, capture_output=True, text=True, timeout=120, check=False,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
 
 
@@ -230,8 +249,10 @@ def test_unsafe_table_entries_are_refused() -> None:
 
 
 def test_listing_dirs_cover_binaries_and_glob_dirs() -> None:
-    dirs = listing_dirs(["/etc/release", "/etc/rc2.d/*", "/etc/sysctl.d/*.conf"],
-                        ["/kernel/drv/vmxnet3s", "/kernel/drv/amd64/vmxnet3s"])
+    dirs = listing_dirs(
+        ["/etc/release", "/etc/rc2.d/*", "/etc/sysctl.d/*.conf"],
+        ["/kernel/drv/vmxnet3s", "/kernel/drv/amd64/vmxnet3s"],
+    )
     assert dirs == ["/etc/rc2.d", "/etc/sysctl.d", "/kernel/drv", "/kernel/drv/amd64"]
 
 
@@ -251,7 +272,12 @@ def test_round_trip_fake_solaris_11(shell: str, tmp_path: Path, script: Path) ->
     assert proc.returncode == 0, proc.stderr
     assert _snapshot(guest) == before, "the collector changed the guest"
     assert sorted(p.name for p in tmp_path.iterdir()) == [
-        "bundle", "bundle.tar", "collect.sh", "guest", "shims"]
+        "bundle",
+        "bundle.tar",
+        "collect.sh",
+        "guest",
+        "shims",
+    ]
 
     for source in (outdir, tmp_path / "bundle.tar"):
         cap = BundleCapture(source)
@@ -359,9 +385,13 @@ def test_per_interface_linux_commands(shell: str, tmp_path: Path, script: Path) 
     shims = tmp_path / "shims"
     shims.mkdir()
     _shim(shims, "uname", 'case "$1" in -s) echo Linux ;; *) echo linuxbox ;; esac\n')
-    _shim(shims, "ethtool", 'case "$1" in -k) echo "Features for $2:";'
-                            ' echo "tcp-segmentation-offload: on" ;;'
-                            ' -i) echo "driver: vmxnet3" ;; esac\n')
+    _shim(
+        shims,
+        "ethtool",
+        'case "$1" in -k) echo "Features for $2:";'
+        ' echo "tcp-segmentation-offload: on" ;;'
+        ' -i) echo "driver: vmxnet3" ;; esac\n',
+    )
     proc = run_collector(argv, script, tmp_path / "b", shims=[shims], prefix=guest)
     assert proc.returncode == 0, proc.stderr
     cap = BundleCapture(tmp_path / "b")
@@ -386,8 +416,9 @@ def test_timeout_kills_a_hanging_command(tmp_path: Path, script: Path) -> None:
     shims = tmp_path / "shims"
     make_solaris_shims(shims)
     _shim(shims, "modinfo", "exec sleep 60\n")
-    proc = run_collector(argv, script, tmp_path / "b", shims=[shims], prefix=guest,
-                         extra=("-t", "1"))
+    proc = run_collector(
+        argv, script, tmp_path / "b", shims=[shims], prefix=guest, extra=("-t", "1")
+    )
     assert proc.returncode == 0, proc.stderr
     cap = BundleCapture(tmp_path / "b")
     assert cap.commands["modinfo"].status == "timeout"
@@ -412,13 +443,20 @@ def test_mtime_falls_back_to_ls_full_time(tmp_path: Path, script: Path) -> None:
     _shim(broken, "stat", "exit 1\n")
     _shim(broken, "perl", "exit 1\n")
     # A half-hour zone east of UTC exercises the offset sign and minutes.
-    proc = run_collector(argv, script, tmp_path / "b", shims=[broken, shims], prefix=guest,
-                         env_extra={"TZ": "IST-5:30"})
+    proc = run_collector(
+        argv,
+        script,
+        tmp_path / "b",
+        shims=[broken, shims],
+        prefix=guest,
+        env_extra={"TZ": "IST-5:30"},
+    )
     assert proc.returncode == 0, proc.stderr
     cap = BundleCapture(tmp_path / "b")
     assert cap.file_mtime("/etc/release") == RELEASE_MTIME
     assert cap.file_mtime("/kernel/drv/vmxnet3s") == int(
-        (guest / "kernel/drv/vmxnet3s").stat().st_mtime)
+        (guest / "kernel/drv/vmxnet3s").stat().st_mtime
+    )
 
 
 def test_refuses_non_empty_outdir(tmp_path: Path, script: Path) -> None:

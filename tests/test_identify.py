@@ -27,10 +27,6 @@ RELEASES = (("8.6.0", "425873"), ("9.2.2", "893683"), ("9.9.2", "2496486"),
 STRONG = ("exact", "code-identical")
 
 
-
-
-
-
 def fp_of(*args: str) -> DriverFingerprint:
     return fingerprint_bytes(driver(*args))
 

@@ -215,7 +215,9 @@ def test_missing_capability_is_not_evaluable() -> None:
 
 def test_to_dict_is_json_and_evidence_carries_command() -> None:
     r = result_from_output(
-        IPUTILS_FRAG_NEEDED, host="198.18.1.2", mtu=9000,
+        IPUTILS_FRAG_NEEDED,
+        host="198.18.1.2",
+        mtu=9000,
         command=("ping", "-M", "do", "198.18.1.2"),
     )
     d = json.loads(json.dumps(r.to_dict()))
@@ -288,8 +290,7 @@ def _fake_ping(tmp_path: Path, body: str, name: str = "fakeping") -> Path:
     """A stand-in ping: a POSIX shell script; it records its argv to args.txt."""
     script = tmp_path / name
     script.write_text(
-        "#!/bin/sh\n"
-        f'printf "%s\\n" "$@" > "{tmp_path}/args.txt"\n' + body,
+        f'#!/bin/sh\nprintf "%s\\n" "$@" > "{tmp_path}/args.txt"\n' + body,
         encoding="utf-8",
     )
     script.chmod(script.stat().st_mode | stat.S_IXUSR)
@@ -411,7 +412,7 @@ def _mtu_gate_ping(tmp_path: Path, limit: int, *, report: bool) -> Path:
     body = (
         'while [ "$#" -gt 0 ]; do [ "$1" = "-s" ] && size="$2"; shift; done\n'
         f'echo "$size" >> "{tmp_path}/sizes.txt"\n'
-        f'if [ $((size + 28)) -le {limit} ]; then\n'
+        f"if [ $((size + 28)) -le {limit} ]; then\n"
         '  echo "$((size + 8)) bytes from 198.18.1.2: icmp_seq=1 ttl=63 time=0.1 ms"\n'
         "  echo '1 packets transmitted, 1 received, 0% packet loss, time 0ms'\n"
         f"else\n{fail}exit 1\nfi\n"

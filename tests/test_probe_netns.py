@@ -84,20 +84,38 @@ def net(request: pytest.FixtureRequest) -> Iterator[Net]:
 
     def cleanup() -> None:
         for name in ns.values():
-            subprocess.run(["ip", "netns", "del", name], capture_output=True, timeout=10,
-                           check=False)
+            subprocess.run(
+                ["ip", "netns", "del", name], capture_output=True, timeout=10, check=False
+            )
 
     request.addfinalizer(cleanup)
     for name in ns.values():
         _ip("netns", "add", name)
         _ip("-n", name, "link", "set", "lo", "up")
     # (far namespace, router-side MTU, far-side MTU, subnet index)
-    legs = {"c": (9000, 9000, 0), "s": (1500, 1500, 1), "j": (9000, 9000, 2),
-            "b": (9000, 1500, 3), "q": (9000, 9000, 4)}
+    legs = {
+        "c": (9000, 9000, 0),
+        "s": (1500, 1500, 1),
+        "j": (9000, 9000, 2),
+        "b": (9000, 1500, 3),
+        "q": (9000, 9000, 4),
+    }
     for key, (r_mtu, far_mtu, idx) in legs.items():
         r_if, far_if = f"tfpr{idx}", f"tfp{key}0"
-        _ip("link", "add", r_if, "netns", ns["r"], "type", "veth",
-            "peer", "name", far_if, "netns", ns[key])
+        _ip(
+            "link",
+            "add",
+            r_if,
+            "netns",
+            ns["r"],
+            "type",
+            "veth",
+            "peer",
+            "name",
+            far_if,
+            "netns",
+            ns[key],
+        )
         _ip("-n", ns["r"], "link", "set", r_if, "mtu", str(r_mtu))
         _ip("-n", ns[key], "link", "set", far_if, "mtu", str(far_mtu))
         _ip("-n", ns["r"], "addr", "add", f"198.18.{idx}.1/24", "dev", r_if)
@@ -105,10 +123,13 @@ def net(request: pytest.FixtureRequest) -> Iterator[Net]:
         _ip("-n", ns["r"], "link", "set", r_if, "up")
         _ip("-n", ns[key], "link", "set", far_if, "up")
         _ip("-n", ns[key], "route", "add", "default", "via", f"198.18.{idx}.1")
-    for name, setting in ((ns["r"], "net.ipv4.ip_forward=1"),
-                          (ns["q"], "net.ipv4.icmp_echo_ignore_all=1")):
-        subprocess.run(["ip", "netns", "exec", name, "sysctl", "-qw", setting],
-                       check=True, timeout=10)
+    for name, setting in (
+        (ns["r"], "net.ipv4.ip_forward=1"),
+        (ns["q"], "net.ipv4.icmp_echo_ignore_all=1"),
+    ):
+        subprocess.run(
+            ["ip", "netns", "exec", name, "sysctl", "-qw", setting], check=True, timeout=10
+        )
     yield Net(
         client=ns["c"],
         router_addr="198.18.0.1",

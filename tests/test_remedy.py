@@ -41,11 +41,13 @@ def syntax_ok(script: str, tmp_path: Path, shell: str) -> None:
 def solaris_findings() -> list[Finding]:
     """Two instances on an old build (shared commands) plus jumbo and TCP buffer findings."""
     facts = solaris11(
-        {"dladm_show_linkprop_mtu": linkprop(9000),
-         "dladm_show_phys": "LINK MEDIA STATE SPEED DUPLEX DEVICE\n"
-         "net0 Ethernet up 10000 full vmxnet3s0\nnet1 Ethernet up 10000 full vmxnet3s1\n",
-         "ipadm_show_prop_tcp": "PROTO PROPERTY PERM CURRENT PERSISTENT DEFAULT POSSIBLE\n"
-         "tcp max_buf rw 1048576 -- 1048576 128000-1073741824\n"},
+        {
+            "dladm_show_linkprop_mtu": linkprop(9000),
+            "dladm_show_phys": "LINK MEDIA STATE SPEED DUPLEX DEVICE\n"
+            "net0 Ethernet up 10000 full vmxnet3s0\nnet1 Ethernet up 10000 full vmxnet3s1\n",
+            "ipadm_show_prop_tcp": "PROTO PROPERTY PERM CURRENT PERSISTENT DEFAULT POSSIBLE\n"
+            "tcp max_buf rw 1048576 -- 1048576 128000-1073741824\n",
+        },
         {"/kernel/drv/vmxnet3s.conf": "EnableLSO=1,1;\n"},
     )
     findings, _ = check_solaris_network(facts, [OLD_S10_BUILD])
@@ -57,10 +59,15 @@ def solaris_findings() -> list[Finding]:
 
 
 def all_findings() -> list[Finding]:
-    lin, _ = check_linux_network(linux(
-        {"sysctl_ip_forward": "net.ipv4.ip_forward = 1\n", "ethtool_k:eth0": ethtool_k(lro="on")},
-        {"/etc/quagga/bgpd.conf": BGPD},
-    ))
+    lin, _ = check_linux_network(
+        linux(
+            {
+                "sysctl_ip_forward": "net.ipv4.ip_forward = 1\n",
+                "ethtool_k:eth0": ethtool_k(lro="on"),
+            },
+            {"/etc/quagga/bgpd.conf": BGPD},
+        )
+    )
     host, _ = check_esxi(p.parse_esxcli_advanced(HOST_LRO_ON), guest_routes=True)
     return solaris_findings() + lin + host
 
@@ -91,8 +98,10 @@ def test_header_and_sections() -> None:
     # every non-comment, non-blank line is a command some finding asked for (or the final echo)
     wanted = {c for f in findings for c in f.commands if not c.startswith("#")}
     code = [ln for ln in lines if ln and not ln.startswith("#")]
-    assert set(code) - wanted == {"set -eu", "echo 'toolsfix remedy: done; reboot or reload "
-                                  "drivers where noted'"}
+    assert set(code) - wanted == {
+        "set -eu",
+        "echo 'toolsfix remedy: done; reboot or reload drivers where noted'",
+    }
 
 
 def test_shared_commands_emitted_once() -> None:
@@ -105,8 +114,10 @@ def test_shared_commands_emitted_once() -> None:
     assert code.count("ipadm set-prop -p _lso_outbound=0 ip") == 1
     assert "# already done in [1]: ipadm set-prop -p _lso_outbound=0 ip" in script
     # the existing EnableLSO line is edited by hand, with the exact before/after
-    assert ("# MANUAL: in /kernel/drv/vmxnet3s.conf line 1 replace `EnableLSO=1,1;` with "
-            "`EnableLSO=0,0,0,0,0,0,0,0,0,0;`") in script
+    assert (
+        "# MANUAL: in /kernel/drv/vmxnet3s.conf line 1 replace `EnableLSO=1,1;` with "
+        "`EnableLSO=0,0,0,0,0,0,0,0,0,0;`"
+    ) in script
     assert "# takes effect when the vmxnet3s driver is reloaded or at the next reboot" in script
 
 
@@ -130,15 +141,17 @@ def test_secret_never_in_script() -> None:
 
 def test_hostile_text_stays_in_comments(tmp_path: Path) -> None:
     evil = finding(
-        "TF402", "eth0: bad\nrm -rf ./x\r\n",
+        "TF402",
+        "eth0: bad\nrm -rf ./x\r\n",
         evidence=[Evidence(path="/etc/x", line=1, excerpt="line1\nreboot now")],
-        subject="eth0\nreboot", interface="eth0", maximum=9000,
+        subject="eth0\nreboot",
+        interface="eth0",
+        maximum=9000,
         commands=["ip link set dev eth0 mtu 9000\nreboot", "  ", "# note\nreboot"],
     )
     script = render_remedy_script([evil], target="t\nreboot")
     code = [ln for ln in script.splitlines() if ln and not ln.startswith("#")]
-    assert code == ["set -eu", "echo 'toolsfix remedy: done; reboot or reload drivers where "
-                    "noted'"]
+    assert code == ["set -eu", "echo 'toolsfix remedy: done; reboot or reload drivers where noted'"]
     assert "# MANUAL (not emitted: contains a line break or control character)" in script
     for shell in SHELLS:
         syntax_ok(script, tmp_path, shell)
@@ -184,8 +197,10 @@ def test_findings_without_commands_omit_the_key() -> None:
         ("[]", "no 'findings' list"),
         ('{"findings": [1]}', "finding #1 is not an object"),
         ('{"findings": [{"id": "TF300", "severity": "urgent"}]}', "unknown severity"),
-        ('{"findings": [{"id": "TF300", "severity": "high", "commands": "ls"}]}',
-         "not a list of strings"),
+        (
+            '{"findings": [{"id": "TF300", "severity": "high", "commands": "ls"}]}',
+            "not a list of strings",
+        ),
         ('{"findings": [{"severity": "high"}]}', "'id' missing"),
         ('{"findings": [{"id": "TF1", "severity": "high", "evidence": {}}]}', "not a list"),
     ],

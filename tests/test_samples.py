@@ -47,8 +47,16 @@ class Expect:
     build: str
 
 
-BUGGY_922 = Expect("buggy", vmmemctl_override=True, vmxnet=True, vmci=True,
-                   add_drv_n_always=True, skips_10u1=False, version="9.2.2", build="893683")
+BUGGY_922 = Expect(
+    "buggy",
+    vmmemctl_override=True,
+    vmxnet=True,
+    vmci=True,
+    add_drv_n_always=True,
+    skips_10u1=False,
+    version="9.2.2",
+    build="893683",
+)
 VARIANTS: dict[str, Expect] = {
     "8.6.0": replace(BUGGY_922, vmmemctl_override=False, version="8.6.0", build="425873"),
     "9.2.2": BUGGY_922,
@@ -56,11 +64,26 @@ VARIANTS: dict[str, Expect] = {
     "crlf": BUGGY_922,
     "damaged": BUGGY_922,
     "blog-hand-patched": replace(BUGGY_922, rule="blog"),
-    "9.9.2": Expect("fixed", vmmemctl_override=True, vmxnet=True, vmci=False,
-                    add_drv_n_always=False, skips_10u1=True, version="9.9.2", build="2496486"),
-    "10.3.10": Expect("fixed", vmmemctl_override=True, vmxnet=False, vmci=False,
-                      add_drv_n_always=False, skips_10u1=True, version="10.3.10",
-                      build="12406962"),
+    "9.9.2": Expect(
+        "fixed",
+        vmmemctl_override=True,
+        vmxnet=True,
+        vmci=False,
+        add_drv_n_always=False,
+        skips_10u1=True,
+        version="9.9.2",
+        build="2496486",
+    ),
+    "10.3.10": Expect(
+        "fixed",
+        vmmemctl_override=True,
+        vmxnet=False,
+        vmci=False,
+        add_drv_n_always=False,
+        skips_10u1=True,
+        version="10.3.10",
+        build="12406962",
+    ),
 }
 
 
@@ -128,13 +151,16 @@ def expected(exp: Expect, guest: Guest, module: str) -> tuple[str, list[str]]:
     if module == "vmxnet3s":
         with_n = exp.add_drv_n_always or minor < 11
         add_drv = "SYSTEM add_drv" + (" -n" if with_n else "") + " -i '\"pciex15ad,7b0\"' vmxnet3s"
-        return "yes", [*installs(net_dir, module, conf=True), add_drv,
-                       "ANSWER VMXNET3S_CONFED yes"]
+        return "yes", [*installs(net_dir, module, conf=True), add_drv, "ANSWER VMXNET3S_CONFED yes"]
     if module == "vmxnet":
         if not exp.vmxnet:
             return "no", []
-        return "yes", ["SYSTEM update_drv -f vmxnet", *installs(net_dir, module),
-                       "SYSTEM add_drv -i '\"pci15ad,720\"' vmxnet", "ANSWER VMXNET_CONFED yes"]
+        return "yes", [
+            "SYSTEM update_drv -f vmxnet",
+            *installs(net_dir, module),
+            "SYSTEM add_drv -i '\"pci15ad,720\"' vmxnet",
+            "ANSWER VMXNET_CONFED yes",
+        ]
     if module == "vmmemctl":
         if exp.skips_10u1 and guest.release == "1/06":
             return "yes", ["ANSWER VMMEMCTL_CONFED no"]
@@ -153,8 +179,14 @@ def expected(exp: Expect, guest: Guest, module: str) -> tuple[str, list[str]]:
 # ---------------------------------------------------------------------------------------------
 # Running the configurator's own code under perl
 # ---------------------------------------------------------------------------------------------
-EXTRACTED = ("solaris_os_version", "solaris_os_name", "solaris_10_or_greater",
-             "solaris_11_or_greater", "solaris_is_opensolaris", "configure_module_solaris")
+EXTRACTED = (
+    "solaris_os_version",
+    "solaris_os_name",
+    "solaris_10_or_greater",
+    "solaris_11_or_greater",
+    "solaris_is_opensolaris",
+    "configure_module_solaris",
+)
 
 HARNESS_HEAD = r"""use strict;
 use warnings;
@@ -222,10 +254,16 @@ def harness(variant: str) -> str:
 
 
 def run_guest(script: Path, guest: Guest) -> dict[str, tuple[str, list[str]]]:
-    env = {"TF_UNAME_R": guest.uname_r, "TF_UNAME_V": guest.uname_v,
-           "TF_RELEASE": guest.release, "TF_MODULES": ",".join(MODULES), "PATH": "/usr/bin:/bin"}
-    proc = subprocess.run(["perl", str(script)], env=env, capture_output=True, text=True,
-                          check=False)
+    env = {
+        "TF_UNAME_R": guest.uname_r,
+        "TF_UNAME_V": guest.uname_v,
+        "TF_RELEASE": guest.release,
+        "TF_MODULES": ",".join(MODULES),
+        "PATH": "/usr/bin:/bin",
+    }
+    proc = subprocess.run(
+        ["perl", str(script)], env=env, capture_output=True, text=True, check=False
+    )
     assert proc.returncode == 0, proc.stderr
     assert proc.stderr == "", proc.stderr  # use warnings: no warning from the sample's code
     got: dict[str, tuple[str, list[str]]] = {}
@@ -234,7 +272,7 @@ def run_guest(script: Path, guest: Guest) -> dict[str, tuple[str, list[str]]]:
             continue
         module, rest = line[3:].split(" ", 1)
         if rest.startswith("RESULT "):
-            got[module] = (rest[len("RESULT "):], [])
+            got[module] = (rest[len("RESULT ") :], [])
         else:
             got[module][1].append(rest)
     return got
@@ -257,11 +295,14 @@ def test_configurator_picks_documented_directories(variant: str, tmp_path: Path)
 @needs_perl
 @pytest.mark.parametrize("variant", sorted(VARIANTS))
 def test_perl_compiles_every_sample_but_damaged(variant: str) -> None:
-    programs = [distrib(variant) / "bin" / "vmware-config-tools.pl",
-                distrib(variant) / "bin" / "vmware-uninstall-tools.pl"]
+    programs = [
+        distrib(variant) / "bin" / "vmware-config-tools.pl",
+        distrib(variant) / "bin" / "vmware-uninstall-tools.pl",
+    ]
     for program in programs:
-        proc = subprocess.run(["perl", "-c", str(program)], capture_output=True, text=True,
-                              check=False)
+        proc = subprocess.run(
+            ["perl", "-c", str(program)], capture_output=True, text=True, check=False
+        )
         if variant == "damaged" and program.name == "vmware-config-tools.pl":
             assert proc.returncode != 0
         else:
@@ -273,8 +314,9 @@ def test_perl_compiles_every_sample_but_damaged(variant: str) -> None:
 def test_running_a_configurator_off_solaris_does_nothing(tmp_path: Path) -> None:
     program = distrib("9.2.2") / "bin" / "vmware-config-tools.pl"
     for args in (["--help"], []):
-        proc = subprocess.run(["perl", str(program), *args], cwd=tmp_path, capture_output=True,
-                              text=True, check=False)
+        proc = subprocess.run(
+            ["perl", str(program), *args], cwd=tmp_path, capture_output=True, text=True, check=False
+        )
         assert proc.returncode == (0 if args else 1)
     assert list(tmp_path.iterdir()) == []
 
@@ -292,26 +334,37 @@ def test_configurator_shape(variant: str) -> None:
     lines = raw.decode("ascii").replace("\r\n", "\n").split("\n")
     comment = DAMAGE if variant == "damaged" else "#"
     assert lines[0] == comment + "!/usr/bin/perl -w"
-    assert re.fullmatch(re.escape(comment) + r" Copyright \(c\) 1998-20\d\d VMware, Inc\.  "
-                        r"All rights reserved\.", lines[3])
+    assert re.fullmatch(
+        re.escape(comment) + r" Copyright \(c\) 1998-20\d\d VMware, Inc\.  "
+        r"All rights reserved\.",
+        lines[3],
+    )
     assert lines[5] == comment + " Host configurator for VMware"
     assert f"  $buildNr = '{exp.version} build-{exp.build}';" in lines
     assert "sub vmware_product { return 'tools-for-solaris'; }" in lines
     cap = {"buggy": "10", "blog": "10", "fixed": "11"}[exp.rule]
-    assert (f"  my $currentMinor = {cap};   {comment} The most recent version we build the "
-            "drivers for") in lines
+    assert (
+        f"  my $currentMinor = {cap};   {comment} The most recent version we build the drivers for"
+    ) in lines
     compare = ">" if exp.rule == "blog" else "<"
     assert lines.count(f"  if ($minor {compare} $currentMinor) {{") == 1
-    assert ((comment + " set osDir to number no larger than currentMinor:") in " ".join(lines)) \
-        == (exp.rule == "fixed")
+    assert ((comment + " set osDir to number no larger than currentMinor:") in " ".join(lines)) == (
+        exp.rule == "fixed"
+    )
 
 
 def test_no11_variant_ships_no_solaris_11_builds() -> None:
     binary = distrib("9.2.2-no11") / "lib" / "modules" / "binary"
     assert sorted(p.name for p in binary.iterdir()) == ["10", "10_64", "2009.06", "2009.06_64"]
     full = distrib("9.2.2") / "lib" / "modules" / "binary"
-    assert sorted(p.name for p in full.iterdir()) == ["10", "10_64", "11", "11_64", "2009.06",
-                                                      "2009.06_64"]
+    assert sorted(p.name for p in full.iterdir()) == [
+        "10",
+        "10_64",
+        "11",
+        "11_64",
+        "2009.06",
+        "2009.06_64",
+    ]
 
 
 @pytest.mark.parametrize("variant", sorted(VARIANTS))
@@ -342,8 +395,9 @@ def test_distrib_layout_and_installer_files(variant: str) -> None:
     expected_drivers |= {"vmci"} if exp.vmci else set()
     assert drivers == expected_drivers
     for driver in drivers:
-        assert (root / "lib" / "modules" / "binary" / "10_64" / driver).read_bytes()[:4] \
-            == b"\x7fELF"
+        assert (root / "lib" / "modules" / "binary" / "10_64" / driver).read_bytes()[
+            :4
+        ] == b"\x7fELF"
 
 
 @pytest.mark.parametrize("variant", sorted(VARIANTS))
@@ -391,8 +445,10 @@ def test_iso_holds_the_tarball_under_rock_ridge_and_joliet_names(variant: str) -
     iso = pycdlib.PyCdlib()
     iso.open(str(SAMPLES / "archives" / f"solaris-{variant}.iso"))
     try:
-        for kwargs in ({"rr_path": "/vmware-solaris-tools.tar.gz"},
-                       {"joliet_path": "/vmware-solaris-tools.tar.gz"}):
+        for kwargs in (
+            {"rr_path": "/vmware-solaris-tools.tar.gz"},
+            {"joliet_path": "/vmware-solaris-tools.tar.gz"},
+        ):
             out = io.BytesIO()
             iso.get_file_from_iso_fp(out, **kwargs)
             assert out.getvalue() == tarball
@@ -403,9 +459,12 @@ def test_iso_holds_the_tarball_under_rock_ridge_and_joliet_names(variant: str) -
 def test_metadata_hashes_match_the_committed_files() -> None:
     meta = json.loads((SAMPLES / "generated.json").read_text(encoding="ascii"))
     assert meta["synthetic"] is True
-    on_disk = {p.relative_to(SAMPLES).as_posix()
-               for d in ("distribs", "archives", "scripts") for p in (SAMPLES / d).rglob("*")
-               if p.is_file()}
+    on_disk = {
+        p.relative_to(SAMPLES).as_posix()
+        for d in ("distribs", "archives", "scripts")
+        for p in (SAMPLES / d).rglob("*")
+        if p.is_file()
+    }
     assert set(meta["sha256"]) == on_disk
     for rel, digest in meta["sha256"].items():
         assert hashlib.sha256((SAMPLES / rel).read_bytes()).hexdigest() == digest, rel
@@ -414,16 +473,22 @@ def test_metadata_hashes_match_the_committed_files() -> None:
 def test_scripts_are_copies_of_the_configurators() -> None:
     for variant in VARIANTS:
         script = SAMPLES / "scripts" / f"vmware-config-tools-{variant}.pl"
-        assert script.read_bytes() == (distrib(variant) / "bin" /
-                                       "vmware-config-tools.pl").read_bytes()
+        assert (
+            script.read_bytes()
+            == (distrib(variant) / "bin" / "vmware-config-tools.pl").read_bytes()
+        )
 
 
 def test_generate_check_reports_no_drift() -> None:
     """Regenerating gives the committed bytes (ISO dates pinned, gzip/tar normalised)."""
     if shutil.which("gcc") is None:
         pytest.skip("elfgen needs gcc to rebuild the driver objects")
-    proc = subprocess.run([sys.executable, str(SAMPLES / "generate.py"), "--check"],
-                          capture_output=True, text=True, check=False)
+    proc = subprocess.run(
+        [sys.executable, str(SAMPLES / "generate.py"), "--check"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 

@@ -80,7 +80,8 @@ def test_forged_output_cannot_reach_results() -> None:
 def test_infinite_loop_is_killed() -> None:
     ex = execute(hostile("  while (1) { }"), timeout=3)
     assert not ex.ran
-    assert "exceeded" in ex.reason or "ended early" in ex.reason
+    # Whichever bound fires first on a loaded machine: the wall-clock timeout or the CPU limit.
+    assert any(w in ex.reason for w in ("exceeded", "ended early", "CPU limit")), ex.reason
 
 
 def test_memory_bomb_is_contained() -> None:

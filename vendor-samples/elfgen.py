@@ -551,11 +551,11 @@ class _Shdr:
 def _sections(data: bytes) -> Iterator[_Shdr]:
     is64 = data[4] == 2
     if is64:
-        shoff, = struct.unpack_from("<Q", data, 0x28)
+        (shoff,) = struct.unpack_from("<Q", data, 0x28)
         shentsize, shnum, shstrndx = struct.unpack_from("<HHH", data, 0x3A)
         fmt = "<IIQQQQIIQQ"
     else:
-        shoff, = struct.unpack_from("<I", data, 0x20)
+        (shoff,) = struct.unpack_from("<I", data, 0x20)
         shentsize, shnum, shstrndx = struct.unpack_from("<HHH", data, 0x2E)
         fmt = "<IIIIIIIIII"
     headers = [struct.unpack_from(fmt, data, shoff + i * shentsize) for i in range(shnum)]

@@ -69,22 +69,66 @@ class Release:
 RELEASES: dict[str, Release] = {
     r.version: r
     for r in (
-        Release("8.6.0", 425873, 2011, current_minor=10, osdir_comment=False,
-                vmmemctl_s11_override=False, s10u1_skip="", combined_hgfs_vmblock=False,
-                vmxnet=True, vmci=True, add_drv_n_before_11_only=False,
-                guard_uses_product_name=False, sh_install_wrapper=False),
-        Release("9.2.2", 893683, 2012, current_minor=10, osdir_comment=False,
-                vmmemctl_s11_override=True, s10u1_skip="", combined_hgfs_vmblock=False,
-                vmxnet=True, vmci=True, add_drv_n_before_11_only=False,
-                guard_uses_product_name=False, sh_install_wrapper=False),
-        Release("9.9.2", 2496486, 2015, current_minor=11, osdir_comment=True,
-                vmmemctl_s11_override=True, s10u1_skip="release", combined_hgfs_vmblock=True,
-                vmxnet=True, vmci=False, add_drv_n_before_11_only=True,
-                guard_uses_product_name=False, sh_install_wrapper=False),
-        Release("10.3.10", 12406962, 2019, current_minor=11, osdir_comment=True,
-                vmmemctl_s11_override=True, s10u1_skip="helper", combined_hgfs_vmblock=True,
-                vmxnet=False, vmci=False, add_drv_n_before_11_only=True,
-                guard_uses_product_name=True, sh_install_wrapper=True),
+        Release(
+            "8.6.0",
+            425873,
+            2011,
+            current_minor=10,
+            osdir_comment=False,
+            vmmemctl_s11_override=False,
+            s10u1_skip="",
+            combined_hgfs_vmblock=False,
+            vmxnet=True,
+            vmci=True,
+            add_drv_n_before_11_only=False,
+            guard_uses_product_name=False,
+            sh_install_wrapper=False,
+        ),
+        Release(
+            "9.2.2",
+            893683,
+            2012,
+            current_minor=10,
+            osdir_comment=False,
+            vmmemctl_s11_override=True,
+            s10u1_skip="",
+            combined_hgfs_vmblock=False,
+            vmxnet=True,
+            vmci=True,
+            add_drv_n_before_11_only=False,
+            guard_uses_product_name=False,
+            sh_install_wrapper=False,
+        ),
+        Release(
+            "9.9.2",
+            2496486,
+            2015,
+            current_minor=11,
+            osdir_comment=True,
+            vmmemctl_s11_override=True,
+            s10u1_skip="release",
+            combined_hgfs_vmblock=True,
+            vmxnet=True,
+            vmci=False,
+            add_drv_n_before_11_only=True,
+            guard_uses_product_name=False,
+            sh_install_wrapper=False,
+        ),
+        Release(
+            "10.3.10",
+            12406962,
+            2019,
+            current_minor=11,
+            osdir_comment=True,
+            vmmemctl_s11_override=True,
+            s10u1_skip="helper",
+            combined_hgfs_vmblock=True,
+            vmxnet=False,
+            vmci=False,
+            add_drv_n_before_11_only=True,
+            guard_uses_product_name=True,
+            sh_install_wrapper=True,
+        ),
     )
 }
 
@@ -110,15 +154,28 @@ VARIANTS: tuple[Variant, ...] = (
     Variant("9.2.2", "9.2.2", "buggy (currentMinor 10), vmmemctl override present", iso=True),
     Variant("9.9.2", "9.9.2", "fixed (currentMinor 11 + comment line), $release style 10u1 check"),
     Variant("10.3.10", "10.3.10", "fixed, no vmxnet branch, solaris_10u1() style", iso=True),
-    Variant("blog-hand-patched", "9.2.2", "9.2.2 hand-patched per the 2013 blog: `>`, 10 kept",
-            flip_comparison=True),
+    Variant(
+        "blog-hand-patched",
+        "9.2.2",
+        "9.2.2 hand-patched per the 2013 blog: `>`, 10 kept",
+        flip_comparison=True,
+    ),
     Variant("crlf", "9.2.2", "9.2.2 configurator with CRLF line endings", crlf=True),
-    Variant("damaged", "9.2.2", "9.2.2 with comment `#` replaced by ***REMOVED*** (fails perl -c)",
-            damaged=True),
+    Variant(
+        "damaged",
+        "9.2.2",
+        "9.2.2 with comment `#` replaced by ***REMOVED*** (fails perl -c)",
+        damaged=True,
+    ),
     Variant("9.2.2-no11", "9.2.2", "9.2.2 shipped without 11/11_64 driver dirs", drop_11_dirs=True),
-    Variant("9.2.2-override", "9.2.2", "9.2.2 plus `$currentMinor = 11;   # override` after the "
-            "cap: the code picks 11, a reader of the first assignment sees 10",
-            override_cap=11, script_only=True),
+    Variant(
+        "9.2.2-override",
+        "9.2.2",
+        "9.2.2 plus `$currentMinor = 11;   # override` after the "
+        "cap: the code picks 11, a reader of the first assignment sees 10",
+        override_cap=11,
+        script_only=True,
+    ),
 )
 
 
@@ -391,11 +448,14 @@ def _configure_module_solaris(rel: Release) -> str:
         '  if (solaris_10_or_greater() ne "yes") {',
     ]
     if rel.guard_uses_product_name:
-        out.append('    print vmware_product_name() . " for Solaris is only supported on Solaris 10'
-                   ' and later.\\n";')
+        out.append(
+            '    print vmware_product_name() . " for Solaris is only supported on Solaris 10'
+            ' and later.\\n";'
+        )
     else:
-        out.append('    print "VMware Tools for Solaris is only supported on Solaris 10 and'
-                   ' later.\\n";')
+        out.append(
+            '    print "VMware Tools for Solaris is only supported on Solaris 10 and later.\\n";'
+        )
     out += ["    return 'no';", "  }", ""]
     if rel.osdir_comment:
         out.append("  # set osDir to number no larger than currentMinor:")
@@ -415,8 +475,7 @@ def _configure_module_solaris(rel: Release) -> str:
         "  if ($module eq 'vmmemctl') {",
     ]
     if rel.s10u1_skip:
-        cond = ("$release eq '1/06'" if rel.s10u1_skip == "release"
-                else "solaris_10u1() eq 'yes'")
+        cond = "$release eq '1/06'" if rel.s10u1_skip == "release" else "solaris_10u1() eq 'yes'"
         out += [
             "    # vmmemctl does not work on Solaris 10 update 1",
             "    if (" + cond + ") {",
@@ -462,12 +521,13 @@ def _configure_module_solaris(rel: Release) -> str:
             "    system(shell_string($gHelper{'update_drv'}) . ' -f vmxnet >/dev/null 2>&1');",
         ]
         out += _install("$dir . $osFlavorDir . '/vmxnet'", "'/kernel/drv/vmxnet'", one_line=True)
-        out += _install("$dir . $osFlavorDir . '_64/vmxnet'", "'/kernel/drv/amd64/vmxnet'",
-                        one_line=True)
+        out += _install(
+            "$dir . $osFlavorDir . '_64/vmxnet'", "'/kernel/drv/amd64/vmxnet'", one_line=True
+        )
         out += [
             "    if (solaris_driver_configured('vmxnet', 'pci15ad,720') eq 'no') {",
             "      system(shell_string($gHelper{'add_drv'})",
-            "             . \" -i '\\\"pci15ad,720\\\"' vmxnet >/dev/null 2>&1\");",
+            '             . " -i \'\\"pci15ad,720\\"\' vmxnet >/dev/null 2>&1");',
             "    }",
             "    db_add_answer('VMXNET_CONFED', 'yes');",
             "    return 'yes';",
@@ -495,7 +555,7 @@ def _configure_module_solaris(rel: Release) -> str:
     out += [
         "    if (solaris_driver_configured('vmxnet3s', 'pciex15ad,7b0') eq 'no') {",
         "      system(shell_string($gHelper{'add_drv'}) . $options",
-        "             . \" -i '\\\"pciex15ad,7b0\\\"' vmxnet3s >/dev/null 2>&1\");",
+        '             . " -i \'\\"pciex15ad,7b0\\"\' vmxnet3s >/dev/null 2>&1");',
         "    }",
         "    $result = 'yes';",
         "    db_add_answer('VMXNET3S_CONFED', $result);",
@@ -720,8 +780,16 @@ def vmci_conf() -> bytes:
 
 
 def manifest(rel: Release) -> bytes:
-    components = ["monolithic", "vmtools", "vmxnet3s", *(["vmxnet"] if rel.vmxnet else []),
-                  "vmmemctl", "vmhgfs", "vmblock", *(["vmci"] if rel.vmci else [])]
+    components = [
+        "monolithic",
+        "vmtools",
+        "vmxnet3s",
+        *(["vmxnet"] if rel.vmxnet else []),
+        "vmmemctl",
+        "vmhgfs",
+        "vmblock",
+        *(["vmci"] if rel.vmci else []),
+    ]
     lines = [f'{c}.version = "{rel.version}"' for c in components]
     lines.insert(1, f'monolithic.buildNr = "{rel.build}"')
     return ("\n".join(lines) + "\n").encode("ascii")
@@ -842,8 +910,14 @@ def build_tree(variant: Variant, drivers: Drivers) -> Tree:
         tree["vgauth/README"] = Entry(note, RO)
     else:
         tree["vmware-install.pl"] = Entry(manager, RX)
-    modules = ["vmxnet3s", *(["vmxnet"] if rel.vmxnet else []), "vmmemctl", "vmhgfs", "vmblock",
-               *(["vmci"] if rel.vmci else [])]
+    modules = [
+        "vmxnet3s",
+        *(["vmxnet"] if rel.vmxnet else []),
+        "vmmemctl",
+        "vmhgfs",
+        "vmblock",
+        *(["vmci"] if rel.vmci else []),
+    ]
     for os_dir in OS_DIRS:
         if variant.drop_11_dirs and os_dir in ("11", "11_64"):
             continue
@@ -889,8 +963,9 @@ def files_listing(tree: Tree) -> bytes:
                 rows.append((_mode_string(DIR_MODE, True), links, 4096, sub.rsplit("/", 1)[-1]))
         for path, entry in tree.items():
             if path != "FILES" and _parent(path) == d:
-                rows.append((_mode_string(entry.mode, False), 1, len(entry.data),
-                             path.rsplit("/", 1)[-1]))
+                rows.append(
+                    (_mode_string(entry.mode, False), 1, len(entry.data), path.rsplit("/", 1)[-1])
+                )
         rows.sort(key=lambda r: r[3])
         blocks = sum(4 * -(-size // 4096) for _m, _l, size, _n in rows)
         width = max(len(str(r[2])) for r in rows)
@@ -898,8 +973,9 @@ def files_listing(tree: Tree) -> bytes:
             out.append("")
         out.append(("./" + d if d else ".") + ":")
         out.append(f"total {blocks}")
-        out += [f"{m} {links} root root {size:>{width}} {date} {name}"
-                for m, links, size, name in rows]
+        out += [
+            f"{m} {links} root root {size:>{width}} {date} {name}" for m, links, size, name in rows
+        ]
     return ("\n".join(out) + "\n").encode("ascii")
 
 
@@ -974,8 +1050,14 @@ def iso_image(tarball: bytes) -> bytes:
     with frozen_clock(EPOCH):
         iso = pycdlib.PyCdlib()
         iso.new(interchange_level=3, vol_ident="VMware Tools", rock_ridge="1.09", joliet=3)
-        iso.add_fp(io.BytesIO(tarball), len(tarball), "/VMWARE_SOLARIS_TOOLS.TAR_GZ;1",
-                   rr_name=ISO_TARBALL, joliet_path="/" + ISO_TARBALL, file_mode=0o100444)
+        iso.add_fp(
+            io.BytesIO(tarball),
+            len(tarball),
+            "/VMWARE_SOLARIS_TOOLS.TAR_GZ;1",
+            rr_name=ISO_TARBALL,
+            joliet_path="/" + ISO_TARBALL,
+            file_mode=0o100444,
+        )
         iso.write_fp(out)
         iso.close()
     return out.getvalue()
@@ -1017,11 +1099,12 @@ def generate(out: Path) -> list[Path]:
         written.append(script)
     written += importlib.import_module("roots").generate(out)  # roots/, bundles/, fingerprints
     written += importlib.import_module("esxi_samples").generate(out)  # esxi/ (teaming)
-    files = {rel: hashlib.sha256(p.read_bytes()).hexdigest()
-             for rel, p in sorted(_relative_files(out).items())}
+    files = {
+        rel: hashlib.sha256(p.read_bytes()).hexdigest()
+        for rel, p in sorted(_relative_files(out).items())
+    }
     meta = {"synthetic": True, "elfgen_toolchain": drivers.toolchain(), "sha256": files}
-    (out / METADATA).write_text(json.dumps(meta, indent=1, sort_keys=True) + "\n",
-                                encoding="ascii")
+    (out / METADATA).write_text(json.dumps(meta, indent=1, sort_keys=True) + "\n", encoding="ascii")
     return written
 
 
@@ -1062,8 +1145,10 @@ def compare(fresh_root: Path, committed_root: Path) -> tuple[list[str], list[str
     fresh, committed = _relative_files(fresh_root), _relative_files(committed_root)
     same_toolchain = _recorded_toolchain(fresh_root) == _recorded_toolchain(committed_root)
     if not same_toolchain:
-        notes.append("toolchain differs from the one recorded in generated.json: driver "
-                     "objects, FILES and archives were not compared")
+        notes.append(
+            "toolchain differs from the one recorded in generated.json: driver "
+            "objects, FILES and archives were not compared"
+        )
         fresh = {k: v for k, v in fresh.items() if not depends_on_toolchain(k)}
         committed = {k: v for k, v in committed.items() if not depends_on_toolchain(k)}
     else:
@@ -1083,10 +1168,14 @@ def compare(fresh_root: Path, committed_root: Path) -> tuple[list[str], list[str
 
 def main(argv: Optional[list[str]] = None) -> int:
     parser = argparse.ArgumentParser(description="Generate the synthetic VMware Tools samples.")
-    parser.add_argument("--out", type=Path, default=HERE,
-                        help="output root (default: this directory)")
-    parser.add_argument("--check", action="store_true",
-                        help="regenerate into a temporary directory and compare with --out")
+    parser.add_argument(
+        "--out", type=Path, default=HERE, help="output root (default: this directory)"
+    )
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="regenerate into a temporary directory and compare with --out",
+    )
     args = parser.parse_args(argv)
     out: Path = args.out
     if args.check:

@@ -11,56 +11,32 @@ only (``str.splitlines`` would also split on form feeds and other separators).
 from __future__ import annotations
 
 import codecs
-import errno
-import os
-import stat
 from pathlib import Path
 from typing import Union
 
 from toolsfix.errors import InputError
+from toolsfix.safeio import ReadStatus, read_file_checked
 
 __all__ = ["MAX_TEXT_BYTES", "decode_text", "numbered_lines", "read_text"]
 
 #: Largest listing or configuration accepted: a full switch config is well under 1 MiB.
 MAX_TEXT_BYTES = 16 << 20
-_CHUNK = 1 << 16
 # Control characters that appear in real text files (tab, LF, VT, FF, CR, ESC from terminal
 # logs); anything else in quantity means the file is not text.
 _TEXT_CONTROLS = frozenset("\t\n\x0b\x0c\r\x1b")
 
 
 def _read_bytes(path: Path, what: str) -> bytes:
-    # O_NONBLOCK: opening a FIFO for reading must not wait for a writer.
-    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
-    try:
-        fd = os.open(path, flags)
-    except OSError as exc:
-        if exc.errno == errno.EISDIR:
-            raise InputError(f"{path}: cannot read {what}: is a directory") from None
-        raise InputError(f"{path}: cannot read {what}: {exc.strerror or exc}") from None
-    try:
-        mode = os.fstat(fd).st_mode
-        if stat.S_ISDIR(mode):
-            raise InputError(f"{path}: cannot read {what}: is a directory")
-        if not stat.S_ISREG(mode):
-            raise InputError(f"{path}: cannot read {what}: not a regular file")
-        chunks: list[bytes] = []
-        size = 0
-        while True:
-            chunk = os.read(fd, _CHUNK)
-            if not chunk:
-                break
-            size += len(chunk)
-            if size > MAX_TEXT_BYTES:
-                raise InputError(
-                    f"{path}: larger than {MAX_TEXT_BYTES >> 20} MiB, too large for {what}"
-                )
-            chunks.append(chunk)
-        return b"".join(chunks)
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read {what}: {exc.strerror or exc}") from None
-    finally:
-        os.close(fd)
+    """The file's bytes through the one bounded reader (FIFO-safe, regular files only)."""
+    result = read_file_checked(str(path), limit=MAX_TEXT_BYTES)
+    if result.data is not None:
+        return result.data
+    if result.status is ReadStatus.TOO_LARGE:
+        raise InputError(f"{path}: larger than {MAX_TEXT_BYTES >> 20} MiB, too large for {what}")
+    if result.status is ReadStatus.NOT_REGULAR:
+        reason = "is a directory" if "directory" in result.reason else "not a regular file"
+        raise InputError(f"{path}: cannot read {what}: {reason}")
+    raise InputError(f"{path}: cannot read {what}: {result.reason}")
 
 
 def decode_text(data: bytes, label: str, what: str) -> str:

@@ -15,9 +15,9 @@ import json
 from typing import TYPE_CHECKING, Any, TextIO
 from urllib.parse import quote
 
-from toolsfix import __version__
 from toolsfix.findings import Severity
 from toolsfix.report.fleet import FleetRenderer
+from toolsfix.report.sarif import sarif_log
 
 if TYPE_CHECKING:
     from toolsfix.audit import AuditResult, FindingRow, Item
@@ -86,27 +86,12 @@ class FleetSarifRenderer(FleetRenderer):
                         },
                     }
                 )
-        doc = {
-            "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
-            "version": "2.1.0",
-            "runs": [
-                {
-                    "tool": {
-                        "driver": {
-                            "name": "toolsfix",
-                            "version": __version__,
-                            "rules": list(rules.values()),
-                        }
-                    },
-                    "invocations": [
-                        {
-                            "executionSuccessful": not result.partial,
-                            "toolExecutionNotifications": notes,
-                        }
-                    ],
-                    "results": results,
-                    "properties": {"summary": result.summary(), "partial": result.partial},
-                }
+        doc = sarif_log(
+            list(rules.values()),
+            results,
+            invocations=[
+                {"executionSuccessful": not result.partial, "toolExecutionNotifications": notes}
             ],
-        }
+            properties={"summary": result.summary(), "partial": result.partial},
+        )
         out.write(json.dumps(doc, indent=2) + "\n")

@@ -59,20 +59,26 @@ class SarifRenderer(Renderer):
                     "locations": locations[:1],
                 }
             )
-        doc = {
-            "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
-            "version": "2.1.0",
-            "runs": [
-                {
-                    "tool": {
-                        "driver": {
-                            "name": "toolsfix",
-                            "version": __version__,
-                            "rules": list(rules.values()),
-                        }
-                    },
-                    "results": results,
-                }
-            ],
-        }
+        doc = sarif_log(list(rules.values()), results)
         return json.dumps(doc, indent=2) + "\n"
+
+
+def sarif_log(
+    rules: list[dict[str, Any]], results: list[dict[str, Any]], **run: Any
+) -> dict[str, Any]:
+    """One SARIF 2.1.0 log with one toolsfix run: the envelope both report shapes share.
+
+    ``run`` adds run-level members (``invocations``, ``properties``) for the fleet report.
+    """
+    return {
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [
+            {
+                "tool": {"driver": {"name": "toolsfix", "version": __version__, "rules": rules}},
+                **({"invocations": run.pop("invocations")} if "invocations" in run else {}),
+                "results": results,
+                **run,
+            }
+        ],
+    }
