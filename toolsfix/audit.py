@@ -29,39 +29,76 @@ that (stuck in native code), the parent kills its process group and starts a rep
 Interruption: SIGINT (Ctrl-C) and SIGTERM make the parent stop handing out work, kill the
 workers and return what finished, marked partial; the CLI writes that partial report and exits
 128 + the signal number (130 for Ctrl-C, 143 for SIGTERM).
+
+This module holds the items' evaluation and the workers; inputs -> targets live in
+:mod:`toolsfix.audit_inputs`, the records (options, items, result, summary) in
+:mod:`toolsfix.audit_model`, and every public name of both is re-exported here.
 """
 
 from __future__ import annotations
 
 import contextlib
-import glob
 import json
 import multiprocessing
 import os
 import signal
 import sys
-import tarfile
 import threading
 import time
-import zlib
-from collections import Counter, deque
+from collections import deque
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
 from types import FrameType
 from typing import Any, Callable, Optional
 
-from toolsfix.baseline import Policy, apply_policy
+from toolsfix.audit_inputs import (
+    BUNDLE_MANIFEST,
+    CONFIGURATOR,
+    DISTRIB_DIR,
+    GLOB_CHARS,
+    KINDS,
+    MAX_DEPTH,
+    PEEK_MEMBERS,
+    TAR_SUFFIXES,
+    DetectError,
+    Inputs,
+    Target,
+    detect_kind,
+    expand_inputs,
+    guess_kind,
+    read_input_list,
+)
+from toolsfix.audit_model import (
+    DEFAULT_TIMEOUT,
+    SCHEMA_VERSION,
+    STATUSES,
+    AuditOptions,
+    AuditResult,
+    FindingRow,
+    Item,
+    pack_report,
+)
+from toolsfix.baseline import apply_policy
 from toolsfix.errors import ExitCode, ToolsfixError
-from toolsfix.findings import Evidence, Report, Severity
+from toolsfix.findings import Report
 
 __all__ = [
+    "BUNDLE_MANIFEST",
+    "CONFIGURATOR",
+    "DEFAULT_TIMEOUT",
+    "DISTRIB_DIR",
+    "GLOB_CHARS",
     "KINDS",
+    "MAX_DEPTH",
+    "PEEK_MEMBERS",
     "SCHEMA_VERSION",
     "STATUSES",
+    "TAR_SUFFIXES",
     "AuditOptions",
     "AuditResult",
+    "DetectError",
     "FindingRow",
     "Inputs",
     "Item",
@@ -76,323 +113,10 @@ __all__ = [
     "run_audit",
 ]
 
-SCHEMA_VERSION = "1.0"
-KINDS = ("bundle", "root", "distrib")
-STATUSES = ("ok", "findings", "not-evaluable", "error", "timeout")
-DEFAULT_TIMEOUT = 300.0
 MAX_DEFAULT_JOBS = 8
 HARD_GRACE = 5.0  # seconds after the in-worker limit before the parent kills the worker
 START_LIMIT = 120.0  # seconds a worker may take to import LIEF and load the database
-MAX_DEPTH = 4  # directories of directories of ... items
 TICK = 0.2  # longest the parent sleeps before it looks at deadlines and signals again
-
-GLOB_CHARS = "*?["
-DISTRIB_DIR = "vmware-tools-distrib"
-CONFIGURATOR = "bin/vmware-config-tools.pl"
-BUNDLE_MANIFEST = "manifest.txt"
-TAR_SUFFIXES = (".tar.gz", ".tgz", ".tar", ".tar.bz2", ".tbz2", ".tar.xz", ".txz")
-PEEK_MEMBERS = 64
-_COMPRESSED = (b"\x1f\x8b", b"BZh", b"\xfd7zXZ\x00")
-
-
-# --- inputs -> targets -------------------------------------------------------------------------
-
-
-class DetectError(Exception):
-    """The path cannot be looked at (missing, unreadable): the item is an error."""
-
-
-def detect_kind(path: Path) -> Optional[str]:
-    """``bundle``, ``root`` or ``distrib``; None for anything else (e.g. a directory of them).
-
-    Roots are recognised before distribs: a Solaris 11 root has a top-level ``bin`` link to
-    ``usr/bin``, which can hold the installed configurator, yet it is a guest, not a distrib.
-    """
-    try:
-        if path.is_dir():
-            if (path / BUNDLE_MANIFEST).is_file():
-                return "bundle"
-            if (path / "etc").is_dir() and ((path / "kernel").is_dir() or (path / "usr").is_dir()):
-                return "root"
-            if (
-                path.name == DISTRIB_DIR
-                or (path / DISTRIB_DIR).is_dir()
-                or (path / CONFIGURATOR).is_file()
-                or (path / "vmware-install.pl").is_file()
-            ):
-                return "distrib"
-            return None
-        if not path.exists():
-            raise DetectError(f"{path}: no such file or directory")
-        if not path.is_file():
-            return None
-        with path.open("rb") as fh:
-            head = fh.read(32 * 1024 + 8)
-    except OSError as exc:
-        raise DetectError(f"{path}: cannot read: {exc.strerror or exc}") from None
-    name = path.name.lower()
-    if name.endswith(".iso") or head[32 * 1024 + 1 : 32 * 1024 + 6] == b"CD001":
-        return "distrib"
-    first_line = head.split(b"\n", 1)[0]
-    if name.endswith(".pl") or (head.startswith(b"#!") and b"perl" in first_line):
-        return "distrib"
-    if head.startswith(_COMPRESSED) or head[257:262] == b"ustar" or name.endswith(TAR_SUFFIXES):
-        return _peek_archive(path)
-    return None
-
-
-def _peek_archive(path: Path) -> Optional[str]:
-    """Tell a bundle archive from a distrib tarball by its first member names.
-
-    A damaged archive often still shows its first members, so the item gets the kind and the
-    single command's own, precise error ("damaged: ...") instead of a vague one from here.
-    """
-    try:
-        with tarfile.open(path, "r|*") as tar:
-            for n, info in enumerate(tar):
-                if n >= PEEK_MEMBERS:
-                    break
-                parts = [p for p in info.name.split("/") if p not in ("", ".")]
-                if not parts:
-                    continue
-                if DISTRIB_DIR in parts or parts[-1] in ("vmware-config-tools.pl",):
-                    return "distrib"
-                if len(parts) <= 2 and parts[-1] in (BUNDLE_MANIFEST, "files.list"):
-                    return "bundle"
-                if parts[0] in ("commands", "listings") or parts[1:2] in (
-                    ["commands"],
-                    ["listings"],
-                ):
-                    return "bundle"
-    except (tarfile.TarError, OSError, EOFError, zlib.error, ValueError):
-        pass
-    return None
-
-
-def guess_kind(text: str) -> str:
-    """The kind an unrecognised input's name suggests: ``distrib`` for ISO, Perl and
-    VMware-Tools-named files, else ``bundle`` (what fleets mostly hold). The JSON contract
-    gives every item a kind; such an item's status (error) says it was not evaluated."""
-    name = text.rstrip("/").rsplit("/", 1)[-1].lower()
-    hints = (".iso", ".pl", "vmware-tools", "vmwaretools", "vmware-solaris-tools", "distrib")
-    return "distrib" if any(h in name for h in hints) else "bundle"
-
-
-@dataclass(frozen=True)
-class Target:
-    """One thing to evaluate: the input as given, its kind, or why it cannot be evaluated."""
-
-    input: str
-    kind: Optional[str]
-    error: Optional[str] = None
-
-    @property
-    def path(self) -> Path:
-        return Path(self.input)
-
-
-@dataclass(frozen=True)
-class Inputs:
-    targets: tuple[Target, ...]
-    ignored: tuple[str, ...] = ()  # entries of expanded directories that are none of the kinds
-
-
-def expand_inputs(inputs: Sequence[str], kind: Optional[str] = None) -> Inputs:
-    """Targets for the inputs, in order, each path once.
-
-    A quoted glob is expanded here (when no file has that literal name), so ``'fleet/*.tgz'``
-    works from pipelines that do not run a shell. An input that matches nothing, does not
-    exist or is none of the kinds becomes an error target: it is reported, not dropped. Inside
-    an expanded directory, entries that are none of the kinds (a README, a notes file) are
-    only listed as ignored. With ``kind`` forced, inputs are taken as that kind as they are.
-    """
-    targets: list[Target] = []
-    ignored: list[str] = []
-    seen: set[str] = set()
-
-    def add(t: Target) -> None:
-        key = os.path.normpath(t.input)
-        if key not in seen:
-            seen.add(key)
-            targets.append(t)
-
-    def visit(text: str, depth: int, explicit: bool) -> None:
-        if kind is not None:
-            add(Target(text, kind))
-            return
-        path = Path(text)
-        try:
-            found = detect_kind(path)
-        except DetectError as exc:
-            add(Target(text, guess_kind(text), str(exc)))
-            return
-        if found is not None:
-            add(Target(text, found))
-            return
-        if path.is_dir() and depth < MAX_DEPTH:
-            try:
-                children = sorted(c for c in os.listdir(path) if not c.startswith("."))
-            except OSError as exc:
-                why = f"{text}: cannot list: {exc.strerror or exc}"
-                add(Target(text, guess_kind(text), why))
-                return
-            before = len(targets)
-            for child in children:
-                visit(os.path.join(text, child), depth + 1, False)
-            if len(targets) == before:
-                if explicit:
-                    why = f"{text}: no bundle, image root or distrib in it"
-                    add(Target(text, guess_kind(text), why))
-                else:
-                    ignored.append(text)
-            return
-        if explicit:
-            why = f"{text}: not a bundle, image root or distrib (--kind forces one)"
-            add(Target(text, guess_kind(text), why))
-        else:
-            ignored.append(text)
-
-    for raw in inputs:
-        if any(c in raw for c in GLOB_CHARS) and not os.path.lexists(raw):
-            matches = sorted(glob.glob(raw, recursive=True))
-            if not matches:
-                add(Target(raw, guess_kind(raw), f"{raw}: no path matches this pattern"))
-            for m in matches:
-                visit(m, 0, True)
-        else:
-            visit(raw, 0, True)
-    return Inputs(tuple(targets), tuple(ignored))
-
-
-def read_input_list(source: str) -> list[str]:
-    """Paths from a ``--from`` file (``-`` = standard input): one per line, blank lines and
-    lines starting with ``#`` skipped. Relative paths are relative to the current directory,
-    as on the command line."""
-    try:
-        if source == "-":
-            text = sys.stdin.read()
-        else:
-            text = Path(source).read_text(encoding="utf-8", errors="surrogateescape")
-    except OSError as exc:
-        raise ToolsfixError(
-            f"{source}: cannot read the input list: {exc.strerror or exc}", ExitCode.INPUT
-        ) from None
-    out: list[str] = []
-    for line in text.splitlines():
-        entry = line.strip()
-        if entry and not entry.startswith("#"):
-            out.append(entry)
-    return out
-
-
-# --- items -------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class AuditOptions:
-    """Everything a worker needs; picklable (sent once to each worker when it starts)."""
-
-    jobs: int = 0  # 0 = default_jobs()
-    timeout: float = DEFAULT_TIMEOUT  # seconds per item, 0 = no limit
-    fail_on: Severity = Severity.LOW
-    execute: bool = True
-    perl_timeout: float = 20.0
-    db_dirs: tuple[Path, ...] = ()
-    policy: Policy = field(default_factory=Policy)
-
-
-@dataclass(frozen=True)
-class FindingRow:
-    """The part of a finding the fleet renderers show; the full finding is in the report."""
-
-    id: str
-    category: str
-    severity: Severity
-    title: str
-    message: str
-    remedy: str
-    subject: Optional[str] = None
-    evidence: str = ""
-
-    @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> FindingRow:
-        evidence = "; ".join(_describe(e) for e in d.get("evidence") or [] if isinstance(e, dict))
-        return cls(
-            id=str(d.get("id")),
-            category=str(d.get("category")),
-            severity=Severity.parse(str(d.get("severity", "info"))),
-            title=str(d.get("title", "")),
-            message=str(d.get("message", "")),
-            remedy=str(d.get("remedy", "")),
-            subject=d.get("subject"),
-            evidence=evidence,
-        )
-
-
-def _describe(e: Mapping[str, Any]) -> str:
-    known = {k: e.get(k) for k in ("path", "line", "command", "excerpt", "detail")}
-    return Evidence(**known).describe()
-
-
-@dataclass(frozen=True)
-class Item:
-    """The outcome for one target (``items[]`` of the JSON report)."""
-
-    index: int
-    input: str
-    kind: Optional[str]
-    status: str
-    exit_code: int
-    # The single command's report as compact JSON, zlib-compressed: the parent holds every
-    # item until the end, and a thousand reports of ~13 KB shrink to ~2 MB this way.
-    report_z: Optional[bytes] = None
-    error: Optional[str] = None
-    findings: tuple[FindingRow, ...] = ()
-    skipped: int = 0
-    waived: int = 0
-    baseline: Optional[Mapping[str, Any]] = None  # compared_with, new, fixed, unchanged
-    tools: Optional[str] = None
-    os_release: Optional[str] = None
-    seconds: float = 0.0
-
-    @property
-    def evaluated(self) -> bool:
-        return self.status in ("ok", "findings")
-
-    def worst(self) -> Optional[Severity]:
-        return max((f.severity for f in self.findings), default=None)
-
-    def report(self) -> Optional[dict[str, Any]]:
-        """The single command's report object (parsed on demand: items keep compact text)."""
-        return None if self.report_z is None else json.loads(zlib.decompress(self.report_z))
-
-    def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {
-            "input": self.input,
-            "kind": self.kind,
-            "status": self.status,
-            "exit_code": self.exit_code,
-            "report": self.report(),
-        }
-        if self.error is not None:
-            out["error"] = self.error
-        return out
-
-    def rank(self) -> tuple[int, int, int, int]:
-        """Sort key, worst first: findings by severity and count, then items that could not
-        be evaluated (blind spots), then clean items; input order breaks ties."""
-        worst = self.worst()
-        if self.status == "findings" or (self.evaluated and worst is not None):
-            level = 0 if self.status == "findings" else 2
-            return (
-                level,
-                -(int(worst) if worst is not None else -1),
-                -len(self.findings),
-                self.index,
-            )
-        if not self.evaluated:
-            return 1, 0, 0, self.index
-        return 3, 0, 0, self.index
 
 
 class ItemTimeout(BaseException):
@@ -440,11 +164,6 @@ def single_report(target: Target, options: AuditOptions) -> Report:
     if target.kind == "bundle":
         return verify(bundle=target.path, options=opts)
     raise ToolsfixError(f"{target.input}: unknown kind {target.kind!r}", ExitCode.USAGE)
-
-
-def pack_report(doc: Mapping[str, Any]) -> bytes:
-    """How an item keeps its report (see :attr:`Item.report_z`)."""
-    return zlib.compress(json.dumps(doc, separators=(",", ":")).encode("utf-8"), 1)
 
 
 def _failed(
@@ -779,117 +498,6 @@ def _stop_on_signals(pool: _Pool) -> Iterator[None]:
     finally:
         for s, handler in previous.items():
             signal.signal(s, handler)
-
-
-# --- the run -----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class AuditResult:
-    """All items (input order), what was planned, and whether the run was cut short."""
-
-    items: tuple[Item, ...]
-    planned: int
-    options: AuditOptions
-    ignored: tuple[str, ...] = ()
-    interrupted_by: Optional[int] = None  # signal number
-
-    @property
-    def partial(self) -> bool:
-        return self.interrupted_by is not None
-
-    def worst_first(self) -> list[Item]:
-        return sorted(self.items, key=Item.rank)
-
-    def exit_code(self) -> int:
-        """128+signal when interrupted; 3 when no item could be evaluated; 1 when an item has
-        findings at or above --fail-on *or* could not be evaluated (a fleet with a guest it
-        could not read is not a clean fleet); else 0."""
-        if self.interrupted_by is not None:
-            return 128 + self.interrupted_by
-        if not any(i.evaluated for i in self.items):
-            return int(ExitCode.INPUT)
-        if any(i.status != "ok" for i in self.items):
-            return int(ExitCode.FINDINGS)
-        return int(ExitCode.OK)
-
-    def summary(self) -> dict[str, Any]:
-        items = self.items
-        by_category: Counter[str] = Counter()
-        by_severity: Counter[str] = Counter()
-        grid: dict[str, Counter[str]] = {}
-        fixes: dict[str, dict[str, Any]] = {}
-        for item in items:
-            for f in item.findings:
-                sev = str(f.severity)
-                by_category[f.category] += 1
-                by_severity[sev] += 1
-                grid.setdefault(f.category, Counter())[sev] += 1
-                entry = fixes.setdefault(
-                    f.id,
-                    {
-                        "id": f.id,
-                        "category": f.category,
-                        "severity": sev,
-                        "title": f.title,
-                        "remedy": f.remedy,
-                        "items": set(),
-                        "findings": 0,
-                    },
-                )
-                entry["items"].add(item.index)
-                entry["findings"] += 1
-        severities = [str(s) for s in sorted(Severity, reverse=True)]
-        ranked = sorted(
-            fixes.values(),
-            key=lambda e: (-int(Severity.parse(e["severity"])), -len(e["items"]), e["id"]),
-        )
-        worst = max((w for w in (i.worst() for i in items) if w is not None), default=None)
-        out: dict[str, Any] = {
-            "items": len(items),
-            "planned": self.planned,
-            "evaluated": sum(1 for i in items if i.evaluated),
-            "by_status": {s: sum(1 for i in items if i.status == s) for s in STATUSES},
-            "by_kind": _count(i.kind or "unknown" for i in items),
-            "by_category": dict(sorted(by_category.items())),
-            "by_severity": {s: by_severity.get(s, 0) for s in severities},
-            "by_category_severity": {
-                c: {s: grid[c].get(s, 0) for s in severities} for c in sorted(grid)
-            },
-            "by_tools_version": _count(i.tools for i in items if i.tools),
-            "by_os_release": _count(i.os_release for i in items if i.os_release),
-            "fix_first": [
-                {**{k: v for k, v in e.items() if k != "items"}, "items": len(e["items"])}
-                for e in ranked
-            ],
-            "worst_severity": str(worst) if worst is not None else None,
-            "fail_on": str(self.options.fail_on),
-            "exit_code": self.exit_code(),
-            "waived": sum(i.waived for i in items),
-        }
-        baseline = self.options.policy.baseline
-        if baseline is not None:
-            compared = {i.baseline.get("compared_with") for i in items if i.baseline}
-            out["baseline"] = {
-                "source": baseline.path,
-                "new": sum(i.baseline["new"] for i in items if i.baseline),
-                "fixed": sum(i.baseline["fixed"] for i in items if i.baseline),
-                "unchanged": sum(i.baseline["unchanged"] for i in items if i.baseline),
-                "not_in_baseline": [
-                    i.input for i in items if i.baseline and i.baseline["compared_with"] is None
-                ],
-                "not_run": [k for k in baseline.items if k not in compared],
-            }
-        if self.options.policy.waivers is not None:
-            out["waivers"] = self.options.policy.waivers.path
-        if self.ignored:
-            out["ignored"] = list(self.ignored)
-        return out
-
-
-def _count(values: Any) -> dict[str, int]:
-    counts: Counter[str] = Counter(values)
-    return dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
 
 
 def run_audit(

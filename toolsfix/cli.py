@@ -15,14 +15,24 @@ error document on stdout (:mod:`toolsfix.report.errors`), so a pipeline never pa
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Optional
+from typing import Optional
 
 import click
 
 from toolsfix import __version__
+from toolsfix.cli_fleet import AUDIT_EXIT_CODES, audit
+from toolsfix.cli_tools import (
+    FINGERPRINT_EXIT_CODES,
+    FINGERPRINT_FAIL_ON,
+    collector,
+    fingerprint,
+    fingerprints,
+    probe,
+    remedy,
+    schema_command,
+)
 from toolsfix.clikit import (
     EXIT_CODES,
     OutputOptions,
@@ -32,19 +42,33 @@ from toolsfix.clikit import (
     db_dirs_option,
     emit,
     json_requested,
-    load_fingerprint_db,
     load_policy,
     output_options,
-    output_options_for,
     policy_options,
     run,
     show,
 )
 from toolsfix.errors import ExitCode, ToolsfixError
-from toolsfix.report.fleet import FLEET_FORMATS
 from toolsfix.report.lines import one_line
 
-__all__ = ["EXIT_CODES", "check_output_path", "cli", "json_requested", "main", "one_line"]
+__all__ = [
+    "AUDIT_EXIT_CODES",
+    "EXIT_CODES",
+    "FINGERPRINT_EXIT_CODES",
+    "FINGERPRINT_FAIL_ON",
+    "audit",
+    "check_output_path",
+    "cli",
+    "collector",
+    "fingerprint",
+    "fingerprints",
+    "json_requested",
+    "main",
+    "one_line",
+    "probe",
+    "remedy",
+    "schema_command",
+]
 
 
 @click.group(
@@ -341,411 +365,10 @@ def verify(
     run(body)
 
 
-# --- audit -----------------------------------------------------------------------------------
+# --- the other commands (their own modules) ---------------------------------------------------
 
-AUDIT_EXIT_CODES = """\b
-Exit codes:
-  0    every item evaluated; nothing at or above --fail-on
-  1    an item has findings at or above --fail-on, or could not be evaluated
-  2    usage error (also: an invalid --baseline or --waivers file)
-  3    no item could be evaluated
-  130  interrupted by Ctrl-C (143: SIGTERM); the partial report was written ("partial": true)"""
-
-
-@cli.command(epilog=AUDIT_EXIT_CODES)
-@click.argument("inputs", nargs=-1, metavar="[INPUT]...")
-@click.option(
-    "--from",
-    "from_files",
-    multiple=True,
-    metavar="FILE",
-    help="Read more inputs from FILE, one path per line ('-' = stdin, '#' starts a comment).",
-)
-@click.option(
-    "--kind",
-    type=click.Choice(["auto", "bundle", "root", "distrib"]),
-    default="auto",
-    show_default=True,
-    help="Take every input as this kind instead of detecting it.",
-)
-@click.option(
-    "-j",
-    "--jobs",
-    type=click.IntRange(0, 64),
-    default=0,
-    show_default=True,
-    help="Worker processes (0 = one per CPU, at most 8).",
-)
-@click.option(
-    "--timeout",
-    type=click.FloatRange(min=0),
-    default=300.0,
-    show_default=True,
-    help="Seconds one item may take; then it is stopped and reported as timeout (0 = no limit).",
-)
-@click.option("-q", "--quiet", is_flag=True, help="No progress line on a terminal's stderr.")
-@click.option("--no-exec", is_flag=True, help="Do not run configurators' logic under Perl.")
-@click.option(
-    "--perl-timeout",
-    type=float,
-    default=20.0,
-    show_default=True,
-    help="Seconds each sandboxed Perl run may take (distribs).",
-)
-@db_dirs_option
-@policy_options
-@output_options_for(FLEET_FORMATS)
-def audit(
-    inputs: tuple[str, ...],
-    from_files: tuple[str, ...],
-    kind: str,
-    jobs: int,
-    timeout: float,
-    quiet: bool,
-    no_exec: bool,
-    perl_timeout: float,
-    db_dirs: tuple[Path, ...],
-    policy_files: PolicyFiles,
-    out: OutputOptions,
-) -> None:
-    """Audit many bundles, image roots and distribs in one run: one fleet report.
-
-    INPUT is a collector bundle (directory or .tar/.tar.gz), an image root (etc/ plus
-    kernel/ or usr/), a distrib (vmware-tools-distrib directory, tarball, ISO or lone
-    configurator), a directory holding any of these, or a glob (quoted globs are expanded
-    too). Each item's report is exactly what `verify --bundle`, `verify --root` or `scan`
-    prints for it; an item that cannot be read, judged or finished in --timeout is reported
-    with that status and never stops the run. Formats: text (worst first, what to fix
-    first), json, jsonl (one line per item as it finishes, then the summary), csv, junit,
-    sarif, html (one static file).
-
-    \b
-    Examples:
-      toolsfix audit bundles/ --format json > fleet.json
-      toolsfix audit 'bundles/*.tar.gz' /mnt/templates/* -o html:fleet.html -o junit:fleet.xml
-      find /srv/bundles -name '*.tgz' | toolsfix audit --from - --jobs 4 --format jsonl
-      toolsfix audit bundles/ --baseline last-week.json --waivers waivers.json --fail-on high
-    """
-    # lazy: start-up time
-    from toolsfix.audit import AuditOptions, expand_inputs, read_input_list, run_audit
-    from toolsfix.report.fleet import FleetOutputs, ProgressLine
-
-    def body() -> int:
-        names = list(inputs)
-        for source in from_files:
-            names.extend(read_input_list(source))
-        if not names:
-            raise ToolsfixError("nothing to audit: give INPUT paths or --from FILE", ExitCode.USAGE)
-        for _, path in out.outputs:
-            check_output_path(path, "-o")
-        policy = load_policy("audit", policy_files)
-        options = AuditOptions(
-            jobs, timeout, out.fail_on, not no_exec, perl_timeout, tuple(db_dirs), policy
-        )
-        found = expand_inputs(names, None if kind == "auto" else kind)
-        outputs = FleetOutputs(out.fmt, out.outputs, sys.stdout)
-        progress = ProgressLine(len(found.targets), enabled=not quiet)
-
-        def on_item(item: Any) -> None:
-            progress.clear()  # a streamed line must not land in the middle of the progress line
-            outputs.item(item)
-            progress.update()
-
-        try:
-            result = run_audit(found, options, on_item)
-        except BaseException:
-            outputs.close()
-            raise
-        finally:
-            progress.clear()
-        outputs.finish(result)
-        if result.partial:
-            click.echo(
-                f"toolsfix: interrupted: partial report of {len(result.items)} of "
-                f"{result.planned} item(s) written",
-                err=True,
-            )
-        return result.exit_code()
-
-    run(body)
-
-
-# --- fingerprints -------------------------------------------------------------------------------
-
-FINGERPRINT_EXIT_CODES = """\b
-Exit codes:
-  0    every file identified above --fail-on
-  1    a file identified at --fail-on or weaker (default: unknown, which
-       includes files that are not ELF objects)
-  2    usage error
-  3    a file or database unreadable
-  130  interrupted; 141: standard output closed early (e.g. | head)"""
-
-# The rungs --fail-on accepts, weakest last (toolsfix.identify_files.FAIL_ON_CHOICES).
-FINGERPRINT_FAIL_ON = ("code-identical", "nearest", "unknown", "never")
-
-
-@cli.command(epilog=FINGERPRINT_EXIT_CODES)
-@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
-@db_dirs_option
-@click.option(
-    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
-)
-@click.option(
-    "-j",
-    "--jobs",
-    type=click.IntRange(0, 64),
-    default=0,
-    show_default=True,
-    help="Worker processes for many files (0 = up to 2; batches under 64 files stay in-process).",
-)
-@click.option(
-    "--fail-on",
-    type=click.Choice(FINGERPRINT_FAIL_ON),
-    default="unknown",
-    show_default=True,
-    help="Exit 1 when a file is identified at this rung or weaker (unknown includes non-ELF "
-    "files; nearest also fails on mere resemblances; never: always exit 0).",
-)
-def fingerprint(
-    files: tuple[Path, ...], db_dirs: tuple[Path, ...], fmt: str, jobs: int, fail_on: str
-) -> None:
-    """Identify driver objects: exact, code-identical, nearest or unknown.
-
-    A file in an amd64 directory (/kernel/drv/amd64) or a 64-bit build directory (11_64) is
-    expected to be 64-bit, one in a 32-bit build directory (11) 32-bit; a mismatch is
-    reported (arch_mismatch), it does not change the rung.
-
-    \b
-    Examples:
-      toolsfix fingerprint /kernel/drv/vmxnet3s /kernel/drv/amd64/vmxnet3s
-      toolsfix fingerprint --db ./mydb --format json suspicious.o
-      toolsfix fingerprint --fail-on nearest /kernel/drv/amd64/vmxnet3s   # exact or 1
-    """
-    # lazy: start-up time
-    from toolsfix.identify_files import identify_files
-    from toolsfix.report.identify import render_identifications
-
-    def body() -> int:
-        result = identify_files(files, load_fingerprint_db(db_dirs), jobs=jobs)
-        show(render_identifications(result, fmt))
-        return int(result.exit_code(fail_on))
-
-    run(body)
-
-
-@cli.group()
-def fingerprints() -> None:
-    """Manage the fingerprint database of known driver builds."""
-
-
-@fingerprints.command("learn")
-@click.argument("source", type=click.Path(path_type=Path))
-@click.option(
-    "--db",
-    "db_dir",
-    type=click.Path(path_type=Path, file_okay=False),
-    help="Database directory to write (default: your user database).",
-)
-def fingerprints_learn(source: Path, db_dir: Optional[Path]) -> None:
-    """Record every driver build of a distrib you own (directory, tarball or ISO).
-
-    \b
-    Examples:
-      toolsfix fingerprints learn VMwareTools-10.3.10-12406962.tar.gz
-      toolsfix fingerprints learn solaris.iso --db ./fleet-db
-    """
-    # lazy: start-up time
-    from toolsfix.distrib import open_source
-    from toolsfix.fpdb import learn_source, save_records, user_db_dir
-    from toolsfix.report.identify import learned_text
-
-    def body() -> int:
-        learned = learn_source(open_source(source), source=source.name)
-        if not learned.records:
-            raise ToolsfixError(
-                f"{source}: no driver builds found under lib/modules/binary", ExitCode.INPUT
-            )
-        written = save_records(db_dir or user_db_dir(), learned.records)
-        show(learned_text(learned, written))
-        for p in learned.problems:
-            click.echo(f"  skipped: {one_line(p)}", err=True)
-        return int(ExitCode.OK)
-
-    run(body)
-
-
-@fingerprints.command("list")
-@db_dirs_option
-def fingerprints_list(db_dirs: tuple[Path, ...]) -> None:
-    """List known builds (shipped, user and --db databases).
-
-    \b
-    Examples:
-      toolsfix fingerprints list
-      toolsfix fingerprints list --db ./fleet-db | grep vmxnet3s
-    """
-    # lazy: start-up time
-    from toolsfix.report.identify import records_text
-
-    def body() -> int:
-        show(records_text(load_fingerprint_db(db_dirs)))
-        return int(ExitCode.OK)
-
-    run(body)
-
-
-@fingerprints.command("show")
-@click.argument("sha256_prefix")
-@db_dirs_option
-def fingerprints_show(sha256_prefix: str, db_dirs: tuple[Path, ...]) -> None:
-    """Show the full records (JSON) whose sha256 starts with SHA256_PREFIX.
-
-    \b
-    Examples:
-      toolsfix fingerprints show 0206bdf5a632
-    """
-    # lazy: start-up time
-    from toolsfix.report.identify import records_json
-
-    def body() -> int:
-        db = load_fingerprint_db(db_dirs)
-        hits = [r for r in db if r.sha256.startswith(sha256_prefix.lower())]
-        if not hits:
-            raise ToolsfixError(f"no record with sha256 starting {sha256_prefix}", ExitCode.INPUT)
-        show(records_json(hits))
-        return int(ExitCode.OK)
-
-    run(body)
-
-
-# --- collector, remedy, probe ------------------------------------------------------------------
-
-
-@cli.command()
-def collector() -> None:
-    """Print the POSIX sh collector for guests without Python (Solaris 10, ksh, dash, busybox).
-
-    \b
-    Examples:
-      toolsfix collector > collect.sh
-      scp collect.sh guest: && ssh guest 'sh collect.sh -a /var/tmp/tfb'
-      toolsfix verify --bundle tfb.tar
-    """
-    # lazy: start-up time
-    from toolsfix.guest.collector import render_collector
-
-    def body() -> int:
-        show(render_collector())
-        return int(ExitCode.OK)
-
-    run(body)
-
-
-@cli.command(epilog=EXIT_CODES)
-@click.argument("report", type=click.Path(path_type=Path), required=False)
-@click.option("--root", type=click.Path(path_type=Path), help="Verify this image root first.")
-@click.option("--bundle", type=click.Path(path_type=Path), help="Verify this bundle first.")
-@click.option("--live", is_flag=True, help="Verify this running system first.")
-@db_dirs_option
-def remedy(
-    report: Optional[Path],
-    root: Optional[Path],
-    bundle: Optional[Path],
-    live: bool,
-    db_dirs: tuple[Path, ...],
-) -> None:
-    """Print a reviewable shell script of the remedies for a verify run. Runs nothing.
-
-    Give a saved `verify --format json` REPORT, or a source to verify now.
-
-    \b
-    Examples:
-      toolsfix verify --root /mnt/t --format json > report.json; toolsfix remedy report.json
-      toolsfix remedy --bundle guest42.tar.gz > fix-guest42.sh
-    """
-    # lazy: start-up time
-    from toolsfix.remedy import read_report, remedy_for_report, remedy_from_report_json
-
-    def body() -> int:
-        if report is not None:
-            if root is not None or bundle is not None or live:
-                raise ToolsfixError("give a REPORT or a source, not both", ExitCode.USAGE)
-            show(remedy_from_report_json(read_report(report)))
-            return int(ExitCode.OK)
-        # lazy: start-up time (a saved report needs no verify)
-        from toolsfix.verify import VerifyOptions
-        from toolsfix.verify import verify as do_verify
-
-        result = do_verify(root=root, bundle=bundle, live=live, options=VerifyOptions(db_dirs))
-        show(remedy_for_report(result))
-        return int(ExitCode.OK)
-
-    run(body)
-
-
-@cli.group()
-def probe() -> None:
-    """Live network probes (they send traffic only to the host you name)."""
-
-
-@probe.command("jumbo")
-@click.argument("host")
-@click.option("--mtu", type=click.IntRange(576, 65535), default=9000, show_default=True)
-@click.option("--count", type=click.IntRange(1, 100), default=3, show_default=True)
-@click.option("--find-path-mtu", is_flag=True, help="Also search the largest MTU that passes.")
-@click.option(
-    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
-)
-def probe_jumbo(host: str, mtu: int, count: int, find_path_mtu: bool, fmt: str) -> None:
-    """Ping HOST with don't-fragment packets of MTU-28 bytes of payload.
-
-    Exit 0 when full-size frames pass, 1 when they do not (too big, or no reply), 3 when the
-    path cannot be tested (no ping, no DF option, unknown host, no permission).
-
-    \b
-    Examples:
-      toolsfix probe jumbo 192.0.2.10
-      toolsfix probe jumbo nfs01 --mtu 9000 --find-path-mtu --format json
-    """
-    # lazy: start-up time
-    from toolsfix.probe import run_jumbo
-    from toolsfix.report.probe import render_probe
-
-    def body() -> int:
-        result = run_jumbo(host, mtu=mtu, count=count, search=find_path_mtu)
-        show(render_probe(result, fmt))
-        return int(result.exit_code())
-
-    run(body)
-
-
-# --- schema ----------------------------------------------------------------------------------
-
-
-@cli.command("schema")
-@click.argument("name", type=click.Choice(["audit", "report"]))
-def schema_command(name: str) -> None:
-    """Print the JSON Schema (2020-12) of a JSON output, to validate it in a pipeline.
-
-    report: what `scan --format json` and `verify --format json` print (or their error
-    document). audit: what `audit --format json` prints; every line of `--format jsonl` is
-    #/$defs/line. The audit schema embeds the report schema, so each is one self-contained file.
-
-    \b
-    Examples:
-      toolsfix schema report > report.schema.json
-      toolsfix verify --root /mnt/t --format json > r.json
-      check-jsonschema --schemafile report.schema.json r.json
-    """
-    # lazy: start-up time
-    from toolsfix.jsonschemas import render
-
-    def body() -> int:
-        show(render(name))
-        return int(ExitCode.OK)
-
-    run(body)
+for _command in (audit, fingerprint, fingerprints, collector, remedy, probe, schema_command):
+    cli.add_command(_command)
 
 
 def main(argv: Optional[Sequence[str]] = None) -> None:

@@ -15,32 +15,49 @@ CPU/memory/file-size/descriptor/process limits, no core dumps, a wall-clock time
 where the platform allows it, never as a failure of the run -- an unprivileged uid and a private
 network namespace. :func:`compile_check` replaces ``perl -c``, which would run the file's BEGIN
 blocks and ``use`` statements on the host.
+
+The OS layer itself is :mod:`toolsfix.perl_confine` (this module decides whether it applies);
+the text rewrite the compile check runs on is :mod:`toolsfix.perl_neutral`.
 """
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import math
 import os
 import re
 import secrets
-import selectors
 import shutil
 import signal
 import subprocess
 import sys
 import tempfile
 import threading
-import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Optional
+from typing import Optional
 
 from toolsfix.installer import FUNCTION, DirPair
 from toolsfix.knowledge import CONFIGURED_MODULES, GUESTS, Guest
-from toolsfix.perltext import DAMAGED_COMMENT, Line, code_of, find_sub, lex, sub_names, text_of
+from toolsfix.perl_confine import (
+    _CLONE_NEWNET,
+    _CLONE_NEWUSER,
+    OUTPUT_LIMIT,
+    _child_setup,
+    _communicate,
+    _libc,
+    _Plan,
+    _Raw,
+    _unprivileged_ids,
+)
+from toolsfix.perl_confine import MEMORY_LIMIT as MEMORY_LIMIT
+from toolsfix.perl_confine import NOBODY as NOBODY
+from toolsfix.perl_confine import OPEN_FILES_LIMIT as OPEN_FILES_LIMIT
+from toolsfix.perl_confine import STDERR_LIMIT as STDERR_LIMIT
+from toolsfix.perl_neutral import NEUTRAL_PREFIX as NEUTRAL_PREFIX
+from toolsfix.perl_neutral import neutralise
+from toolsfix.perltext import DAMAGED_COMMENT, Line, find_sub, lex, sub_names, text_of
 
 HARNESS = Path(__file__).with_name("sandbox.pl")
 
@@ -56,20 +73,6 @@ STUBBED = frozenset(
 _CALL_RE = re.compile(r"\b([A-Za-z_]\w*)\s*\(")
 _DIR_RE = re.compile(r"modules/binary/+([^/]+)/+([^/]+)$")
 
-# Bounds on what we read back. The harness keeps its results under 4 MiB (sandbox.pl,
-# MAX_OUTPUT); anything longer is not the harness talking.
-OUTPUT_LIMIT = 5 << 20
-STDERR_LIMIT = 64 << 10
-MEMORY_LIMIT = 1 << 30
-OPEN_FILES_LIMIT = 32
-NOBODY = 65534
-_CLONE_NEWUSER = 0x10000000
-_CLONE_NEWNET = 0x40000000
-_PR_SET_NO_NEW_PRIVS = 38
-# Landlock (Linux >= 5.13): syscall numbers are the same on every architecture.
-_SYS_LANDLOCK_CREATE_RULESET, _SYS_LANDLOCK_ADD_RULE, _SYS_LANDLOCK_RESTRICT_SELF = 444, 445, 446
-_LL_WRITE_FILE = 1 << 1
-_LL_TRUNCATE = 1 << 14
 # The OS layer is defence in depth; the tests switch it off to prove the harness alone holds.
 _OS_CONFINEMENT = True
 
@@ -208,26 +211,6 @@ class CompileCheck:
 # ---------------------------------------------------------------------------------------------
 # OS-level confinement
 # ---------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class _Plan:
-    """What the child applies to itself before exec: limits, then namespaces, then identity."""
-
-    cpu_seconds: int
-    unshare_flags: int  # 0: no namespace
-    drop_to: Optional[tuple[int, int]]  # (uid, gid) when running as root
-    os_layer: bool  # False: rlimits only (the tests' harness-only mode)
-
-
-def _unprivileged_ids() -> tuple[int, int]:
-    try:
-        import pwd  # Unix-only: imported where used, so the import failing is handled here
-
-        pw = pwd.getpwnam("nobody")
-    except (ImportError, KeyError):
-        return NOBODY, NOBODY
-    return pw.pw_uid, pw.pw_gid
-
-
 def _plan(cpu_seconds: int) -> _Plan:
     if not _OS_CONFINEMENT:
         return _Plan(cpu_seconds, 0, None, os_layer=False)
@@ -238,139 +221,6 @@ def _plan(cpu_seconds: int) -> _Plan:
         # of its own (unprivileged user namespaces), which the child simply tries.
         flags = _CLONE_NEWNET if root else _CLONE_NEWUSER | _CLONE_NEWNET
     return _Plan(cpu_seconds, flags, _unprivileged_ids() if root else None, os_layer=True)
-
-
-def _libc() -> Any:
-    """libc for unshare/prctl, loaded in the parent: the forked child should only call."""
-    if not sys.platform.startswith("linux"):
-        return None
-    try:
-        import ctypes  # Linux only (unshare/prctl): never imported on other platforms
-
-        return ctypes.CDLL(None, use_errno=True)
-    except (OSError, ImportError):
-        return None
-
-
-def _errno_text() -> str:
-    import ctypes  # only after a libc call failed, which needed ctypes already
-
-    return os.strerror(ctypes.get_errno())
-
-
-def _child_setup(plan: _Plan, status_fd: int, libc: Any) -> None:
-    """Runs in the forked child, before exec: every step best-effort, each outcome reported."""
-    notes: list[str] = []
-    try:
-        import resource  # Unix-only: a failed import is one of the reported outcomes
-
-        limits = [
-            ("cpu", resource.RLIMIT_CPU, plan.cpu_seconds),
-            ("as", resource.RLIMIT_AS, MEMORY_LIMIT),
-            ("fsize", resource.RLIMIT_FSIZE, 0),
-            ("nofile", resource.RLIMIT_NOFILE, OPEN_FILES_LIMIT),
-            ("core", resource.RLIMIT_CORE, 0),
-        ]
-        for name, which, value in limits:
-            try:
-                resource.setrlimit(which, (value, value))
-                notes.append(f"limit {name}={value}")
-            except (ValueError, OSError) as exc:
-                notes.append(f"limit {name} not set: {exc}")
-        if plan.unshare_flags and libc is not None:
-            if libc.unshare(plan.unshare_flags) == 0:
-                notes.append("network: private namespace (no interfaces)")
-            else:
-                notes.append(f"network: namespace not created: {_errno_text()}")
-        elif plan.os_layer:
-            notes.append("network: namespaces not available on this platform")
-        if plan.drop_to is not None:
-            uid, gid = plan.drop_to
-            try:
-                os.setgroups([])
-                os.setgid(gid)
-                os.setuid(uid)
-                notes.append(f"identity: dropped root to uid {uid} gid {gid}")
-            except OSError as exc:
-                notes.append(f"identity: still root, could not drop privileges: {exc}")
-        # After the uid change: the kernel would otherwise refuse the exec itself.
-        try:
-            resource.setrlimit(resource.RLIMIT_NPROC, (0, 0))
-            note = "limit nproc=0" + (" (not enforced for root)" if os.geteuid() == 0 else "")
-            notes.append(note)
-        except (ValueError, OSError) as exc:
-            notes.append(f"limit nproc not set: {exc}")
-        if libc is not None:
-            if libc.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0:
-                notes.append("no_new_privs set")
-            else:
-                notes.append(f"no_new_privs not set: {_errno_text()}")
-            if plan.os_layer:
-                notes.append(_landlock(libc))
-    except BaseException as exc:  # never let a confinement step fail the run
-        notes.append(f"confinement step failed: {exc!r}")
-    with contextlib.suppress(OSError):
-        os.write(status_fd, "\n".join(notes).encode("utf-8", "replace")[:16384])
-
-
-def _landlock(libc: Any) -> str:
-    """Forbid every filesystem write except to /dev/null, TCP, and signals/abstract sockets
-    outside the sandbox, for this process and what it execs. Reads stay allowed (perl loads its
-    modules). Runs in the child after no_new_privs; returns what it did, in one line."""
-    import ctypes  # Linux only, like Landlock itself
-
-    abi = libc.syscall(_SYS_LANDLOCK_CREATE_RULESET, None, 0, 1)  # 1: ask for the ABI version
-    if abi < 1:
-        return f"filesystem: landlock not available: {_errno_text()}"
-    # EXECUTE and READ_* (bits 0, 2, 3) stay unhandled; every right that changes the tree is.
-    fs = sum(1 << b for b in (1, 4, 5, 6, 7, 8, 9, 10, 11, 12))
-    fs |= (1 << 13 if abi >= 2 else 0) | (_LL_TRUNCATE if abi >= 3 else 0)
-    net = 0b11 if abi >= 4 else 0  # bind, connect (TCP)
-    scoped = 0b11 if abi >= 6 else 0  # abstract unix sockets, signals
-    attr = (ctypes.c_uint64 * 3)(fs, net, scoped)
-    size = 24 if abi >= 6 else 16 if abi >= 4 else 8
-    ruleset = libc.syscall(_SYS_LANDLOCK_CREATE_RULESET, ctypes.byref(attr), size, 0)
-    if ruleset < 0:
-        return f"filesystem: landlock ruleset refused: {_errno_text()}"
-    try:
-        null = os.open("/dev/null", os.O_PATH | os.O_CLOEXEC)
-        try:
-
-            class PathBeneath(ctypes.Structure):
-                _pack_ = 1
-                _fields_ = (("allowed_access", ctypes.c_uint64), ("parent_fd", ctypes.c_int32))
-
-            rights = _LL_WRITE_FILE | (_LL_TRUNCATE if abi >= 3 else 0)
-            rule = PathBeneath(rights, null)
-            if libc.syscall(_SYS_LANDLOCK_ADD_RULE, ruleset, 1, ctypes.byref(rule), 0) != 0:
-                return f"filesystem: landlock rule refused: {_errno_text()}"
-        finally:
-            os.close(null)
-        if libc.syscall(_SYS_LANDLOCK_RESTRICT_SELF, ruleset, 0) != 0:
-            return f"filesystem: landlock not applied: {_errno_text()}"
-    finally:
-        os.close(ruleset)
-    return f"filesystem: read-only except /dev/null (landlock ABI {abi})"
-
-
-@dataclass(frozen=True)
-class _Raw:
-    stdout: bytes
-    stderr: bytes
-    returncode: Optional[int]
-    problem: str  # "" | "timeout" | "overflow" | "start: ..."
-    confinement: tuple[str, ...]
-
-
-def _kill_group(proc: subprocess.Popen[bytes]) -> None:
-    """The child leads its own session: kill exactly that group, then reap it."""
-    try:
-        os.killpg(proc.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError, AttributeError):
-        with contextlib.suppress(ProcessLookupError):
-            proc.kill()
-    with contextlib.suppress(subprocess.TimeoutExpired):
-        proc.wait(5)
 
 
 def _run_harness(
@@ -415,82 +265,6 @@ def _run_harness(
             if fd >= 0:
                 os.close(fd)
     return _Raw(out, err, proc.returncode, problem, notes)
-
-
-# How often a run with a ``cancel`` event looks at it while perl is quiet.
-_CANCEL_POLL = 0.05
-
-
-def _communicate(
-    proc: subprocess.Popen[bytes],
-    data: bytes,
-    timeout: float,
-    cancel: Optional[threading.Event] = None,
-) -> tuple[bytes, bytes, str]:
-    """Feed stdin and drain stdout/stderr without ever holding more than the limits."""
-    assert proc.stdin is not None and proc.stdout is not None and proc.stderr is not None
-    deadline = time.monotonic() + timeout
-    out = bytearray()
-    err = bytearray()
-    view = memoryview(data)
-    sent = 0
-    sel = selectors.DefaultSelector()
-    os.set_blocking(proc.stdin.fileno(), False)
-    sel.register(proc.stdin, selectors.EVENT_WRITE)
-    sel.register(proc.stdout, selectors.EVENT_READ)
-    sel.register(proc.stderr, selectors.EVENT_READ)
-    problem = ""
-    try:
-        while sel.get_map():
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                problem = "timeout"
-                break
-            if cancel is not None:
-                if cancel.is_set():
-                    problem = "cancelled"
-                    break
-                remaining = min(remaining, _CANCEL_POLL)
-            for key, _ in sel.select(remaining):
-                stream = key.fileobj
-                if stream is proc.stdin:
-                    try:
-                        sent += os.write(proc.stdin.fileno(), view[sent : sent + 65536])
-                    except BlockingIOError:
-                        continue
-                    except OSError:  # the harness stopped reading: it will tell us why
-                        sent = len(data)
-                    if sent >= len(data):
-                        sel.unregister(proc.stdin)
-                        with contextlib.suppress(OSError):
-                            proc.stdin.close()
-                    continue
-                chunk = os.read(key.fd, 65536)
-                if not chunk:
-                    sel.unregister(stream)
-                    continue
-                if stream is proc.stdout:
-                    out += chunk
-                    if len(out) > OUTPUT_LIMIT:
-                        problem = "overflow"
-                        break
-                elif len(err) < STDERR_LIMIT:
-                    err += chunk[: STDERR_LIMIT - len(err)]
-            if problem:
-                break
-        if not problem:
-            try:
-                proc.wait(max(0.0, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                problem = "timeout"
-    finally:
-        sel.close()
-        if problem or proc.poll() is None:
-            _kill_group(proc)
-        for stream in (proc.stdin, proc.stdout, proc.stderr):
-            with contextlib.suppress(OSError):
-                stream.close()
-    return bytes(out), bytes(err), problem
 
 
 # ---------------------------------------------------------------------------------------------
@@ -699,147 +473,6 @@ def _parse(records: list[list[str]], repaired: int) -> Execution:
 # ---------------------------------------------------------------------------------------------
 # Compile check (replaces ``perl -c``)
 # ---------------------------------------------------------------------------------------------
-NEUTRAL_PREFIX = "toolsfix_neutralised_"
-_SPECIAL = r"BEGIN|UNITCHECK|CHECK|INIT|END"
-# Every name perl may call while it compiles: special blocks, the attribute handlers, the
-# import/unimport methods ``use``/``no`` call, and the CORE::GLOBAL override namespace.
-_RENAME_RE = re.compile(
-    rf"\b(?P<sub>sub\s+)(?P<subname>{_SPECIAL})\b"
-    rf"|\b(?P<block>{_SPECIAL})\b(?=\s*\{{)"
-    rf"|\b(?P<word>{_SPECIAL}|import|unimport|(?:MODIFY|FETCH)_\w+?_ATTRIBUTES)\b"
-    r"|\bCORE(?:::|')GLOBAL\b",
-    re.ASCII,
-)
-_CUT_RE = re.compile(r"^[ \t]*__(?:END|DATA)__\b", re.MULTILINE | re.ASCII)
-_USE_RE = re.compile(r"\b(?P<kw>use|no)\s+(?=[A-Za-z_]|v?\d)", re.ASCII)
-_REQUIRE_RE = re.compile(
-    r"\brequire\s+(?:[A-Za-z_][\w:']*|v?\d[\d._]*)(?=\s*[;)}]|\s+(?:or|and|if|unless)\b)", re.ASCII
-)
-_STRICT_BITS = {"refs": 0x2, "subs": 0x200, "vars": 0x400}
-_HINT_UTF8 = 0x00800000
-_WORDS_RE = re.compile(r"""['"]?([$@%]?[A-Za-z_]\w*)['"]?""", re.ASCII)
-
-
-def _code_view(text: str, known: Optional[dict[str, str]] = None) -> str:
-    """``text`` with comments and quoted strings blanked, same length, same positions.
-
-    ``known`` maps a line (without its CR) to its code; lines found there are not lexed again
-    and new ones are added, so the three views :func:`neutralise` takes of nearly the same
-    text lex each distinct line once.
-    """
-    memo: dict[str, str] = {} if known is None else known
-    out = []
-    for raw in text.split("\n"):
-        body = raw[:-1] if raw.endswith("\r") else raw
-        code = memo.get(body)
-        if code is None:
-            code = memo[body] = code_of(body)
-        out.append(code + " " * (len(raw) - len(code)))
-    return "\n".join(out)
-
-
-def _statement_start(view: str, pos: int) -> bool:
-    before = view[:pos].rstrip()
-    return not before or before[-1] in ";{}"
-
-
-def _statement_end(view: str, pos: int) -> int:
-    """Index just past the statement starting at ``pos`` (its ``;``, or before a closing ``}``)."""
-    depth = 0
-    for i in range(pos, len(view)):
-        ch = view[i]
-        if ch in "([{":
-            depth += 1
-        elif ch in ")]}":
-            if depth == 0:
-                return i
-            depth -= 1
-        elif ch == ";" and depth == 0:
-            return i + 1
-    return len(view)
-
-
-def _pragma(kw: str, statement: str) -> str:
-    """What a removed ``use``/``no`` statement still means to the compiler, as inert Perl."""
-    m = re.match(r"(?:use|no)\s+([\w:]+)\s*(.*?);?\s*$", statement, re.DOTALL | re.ASCII)
-    if m is None:
-        return ""
-    module, rest = m.group(1), m.group(2)
-    words = [w for w in _WORDS_RE.findall(rest) if w != "qw"]
-    if module == "strict":
-        bits = sum(_STRICT_BITS.get(w, 0) for w in words) or sum(_STRICT_BITS.values())
-        return f"BEGIN{{$^H|={bits:#x}}}" if kw == "use" else f"BEGIN{{$^H&=~{bits:#x}}}"
-    if module == "utf8":
-        bits = _HINT_UTF8
-        return f"BEGIN{{$^H|={bits:#x}}}" if kw == "use" else f"BEGIN{{$^H&=~{bits:#x}}}"
-    if kw != "use" or module in ("warnings", "lib", "integer", "bytes", "less", "sort"):
-        return ""
-    if module == "constant":
-        names = re.findall(r"(?:^|[{,]\s*)([A-Za-z_]\w*)\s*(?:=>|,)", rest, re.ASCII)
-        if not rest.lstrip().startswith("{"):
-            names = names[:1]
-        return "".join(f"sub {n}(){{0}}" for n in names)
-    # use vars / an explicit import list: declare what it would have declared.
-    if "qw" not in rest and module != "vars":
-        return ""
-    subs = [w for w in words if w[0] not in "$@%"]
-    variables = [w for w in words if w[0] in "$@%"]
-    decl = "".join(f"sub {w};" for w in subs if module != "vars")
-    if variables:
-        decl += f"our({','.join(variables)});"
-    return decl
-
-
-def neutralise(text: str, *, lines: Optional[Sequence[Line]] = None) -> str:
-    """The text with every point where perl would run its code at compile time disarmed.
-
-    Special blocks, attribute handlers, import/unimport and CORE::GLOBAL are renamed wherever
-    they occur (code, strings and comments alike: telling them apart is what a parser is for,
-    and renaming inside a string changes nothing that compiles); a special block becomes an
-    ordinary named sub, so the text still parses. ``use``/``no`` statements are removed and
-    replaced by the declarations they would have made (strict and utf8 hints, constants,
-    imported names), and ``require`` of a module name becomes ``1``. Line numbers are kept.
-    Whatever this misses still compiles only inside the compartment, whose mask has no
-    ``require``: a missed ``use`` fails the check instead of running.
-
-    ``lines`` is ``lex(text)`` when the caller has it: the views are then built from it
-    (same result, without lexing the file again).
-    """
-    known = {ln.text: ln.code for ln in lines} if lines is not None else {}
-    m = _CUT_RE.search(_code_view(text, known))
-    if m is not None:
-        text = text[: m.start()]
-
-    before = _code_view(text, known)
-
-    def rename(mt: re.Match[str]) -> str:
-        if mt.group("subname"):
-            return f"{mt.group('sub')}{NEUTRAL_PREFIX}{mt.group('subname')}"
-        if mt.group("block"):
-            block = mt.group("block")
-            start = _statement_start(before, mt.start())
-            return f"sub {NEUTRAL_PREFIX}{block}" if start else NEUTRAL_PREFIX + block
-        if mt.group("word"):
-            return NEUTRAL_PREFIX + mt.group("word")
-        return NEUTRAL_PREFIX + "CORE::GLOBAL"
-
-    renamed = _RENAME_RE.sub(rename, text)
-    view = before if renamed == text else _code_view(renamed, known)
-    text = renamed
-    edits: list[tuple[int, int, str]] = []
-    for mt in _USE_RE.finditer(view):
-        line_start = text.rfind("\n", 0, mt.start()) + 1
-        first_on_line = not text[line_start : mt.start()].strip()
-        if not (first_on_line or _statement_start(view, mt.start())):
-            continue
-        end = _statement_end(view, mt.start())
-        edits.append((mt.start(), end, _pragma(mt.group("kw"), text[mt.start() : end])))
-    edits += [(mt.start(), mt.end(), "1") for mt in _REQUIRE_RE.finditer(view)]
-    for start, end, replacement in sorted(edits, reverse=True):
-        newlines = text.count("\n", start, end)
-        text = text[:start] + replacement + "\n" * newlines + text[end:]
-    return text
-
 
 _ERROR_LINE_RE = re.compile(r" at configurator line (\d+)")
 
