@@ -111,3 +111,19 @@ def test_registry_runs_checks_in_order_and_refuses_duplicate_ids() -> None:
         reg.register("TF902")(first)
     with pytest.raises(ValueError):
         reg.register()
+
+
+@pytest.mark.parametrize(
+    ("r", "want"),
+    [
+        ("5.10", 10),
+        (" 5.11 ", 11),
+        ("5.9", 9),
+        ("5.10.0-21-amd64", None),
+        ("5.x", None),
+        ("", None),
+        (None, None),
+    ],
+)
+def test_sunos_minor_reads_only_sunos(r: object, want: object) -> None:
+    assert k.sunos_minor(r) == want  # type: ignore[arg-type]

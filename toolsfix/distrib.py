@@ -66,6 +66,7 @@ from toolsfix.distrib_members import (  # re-exported: callers import them from 
     relative,
 )
 from toolsfix.errors import InputError
+from toolsfix.findings import Evidence
 from toolsfix.knowledge import (
     BINARY_DIR,
     SOLARIS_DIRS,
@@ -434,6 +435,10 @@ class DriverBuild:
     #: None for a Linux object: a scan counts those without reading them (no check uses
     #: their bytes); every Solaris build is hashed.
     sha256: Optional[str]
+
+    def evidence(self) -> Evidence:
+        """Where the build is and which bytes it holds: what a finding about it cites."""
+        return Evidence(path=self.path, detail=f"sha256 {self.sha256}, {self.size} bytes")
 
 
 @dataclass

@@ -154,17 +154,25 @@ OPENSOLARIS_UNAME_V = "snv_111b"
 _SUNOS_RELEASE_RE = re.compile(r"5\.(\d{1,3})")
 
 
+def sunos_minor(uname_r: Optional[str]) -> Optional[int]:
+    """``5.11`` -> 11: the SunOS minor release, None for anything that is not SunOS's ``5.<n>``.
+
+    SunOS says exactly ``5.<minor>``; a Linux kernel such as ``5.10.0-21-amd64`` is not SunOS 5.10,
+    which is why every reader of ``uname -r`` asks here instead of testing ``startswith("5.")``.
+    """
+    m = _SUNOS_RELEASE_RE.fullmatch(uname_r.strip()) if uname_r else None
+    return int(m.group(1)) if m else None
+
+
 def expected_family(uname_r: Optional[str], uname_v: Optional[str]) -> Optional[str]:
     """The build family a guest needs (a fixed configurator's choice), None when not Solaris 10+.
 
     SunOS 5.10 -> ``10``; 5.11 -> ``11`` except OpenSolaris 2009.06 (``snv_111b``) ->
     ``2009.06``; anything newer than 5.11 -> ``11`` (the newest family the distrib ships).
     """
-    # SunOS says exactly "5.<minor>"; a Linux kernel such as "5.10.0-21-amd64" is not SunOS 5.10.
-    m = _SUNOS_RELEASE_RE.fullmatch(uname_r.strip()) if uname_r else None
-    if m is None:
+    minor = sunos_minor(uname_r)
+    if minor is None:
         return None
-    minor = int(m.group(1))
     if minor < 10:
         return None
     if minor == 11 and uname_v == OPENSOLARIS_UNAME_V:

@@ -154,7 +154,7 @@ def crosscheck_findings(
                 f"/{got[1] if got else '?'} although the distrib ships 11/{module}",
                 evidence=[
                     Evidence(path=a.path, line=a.current_minor_line, detail="predicted selection"),
-                    Evidence(path=ship.path, detail=f"sha256 {ship.sha256}, {ship.size} bytes"),
+                    ship.evidence(),
                 ],
                 subject=module,
                 target=target,

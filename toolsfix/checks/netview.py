@@ -24,7 +24,7 @@ from toolsfix.findings import Evidence
 from toolsfix.guest import parsers as p
 from toolsfix.guest.facts import EMPTY_DRIVER_CONF, GuestFacts
 from toolsfix.installed import InstalledDriver
-from toolsfix.knowledge import NIC_MODULE, OLD_LSO_PATH, UNKNOWN_LSO_PATH
+from toolsfix.knowledge import NIC_MODULE, OLD_LSO_PATH, UNKNOWN_LSO_PATH, sunos_minor
 
 __all__ = [
     "CONF_PATH",
@@ -259,9 +259,7 @@ class NetView:
         rel = self.facts.release.value if self.facts.release.known else None
         if rel is None:
             return None
-        if rel.uname_r and rel.uname_r.startswith("5."):
-            return parse_int(rel.uname_r[2:])
-        return None
+        return sunos_minor(rel.uname_r)
 
     # ---- names
 

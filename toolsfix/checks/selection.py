@@ -163,7 +163,7 @@ def guest_findings(
                     evidence=[
                         *view.evidence,
                         Evidence(path=a.path, line=a.current_minor_line, detail="selection"),
-                        Evidence(path=ship.path, detail=f"sha256 {ship.sha256}, {ship.size} bytes"),
+                        ship.evidence(),
                     ],
                     subject=module,
                     target=target,

@@ -23,6 +23,7 @@ from toolsfix.knowledge import (
     ILLUMOS_UNAME_V_PREFIXES,
     OPENSOLARIS_UNAME_V,
     OsFamily,
+    sunos_minor,
 )
 
 __all__ = ["os_family"]
@@ -75,8 +76,8 @@ def _from_release(release: Fact[p.Release]) -> Optional[Fact[OsFamily]]:
         return fact_of(OsFamily.SOLARIS_10, src)
     if version.startswith("11"):
         return fact_of(OsFamily.SOLARIS_11, src)
-    r = rel.uname_r or ""
-    if r.startswith("5.") and r[2:].isdigit() and int(r[2:]) < 10:
+    minor = sunos_minor(rel.uname_r)
+    if minor is not None and minor < 10:
         return fact_of(OsFamily.SOLARIS_OLD, src)
     return None
 
@@ -86,10 +87,9 @@ def _from_uname_r(uname_r: Fact[str], uname_v: Fact[str]) -> Optional[Fact[OsFam
     is OpenSolaris 2009.06. A bare 5.11 could be Solaris 11 or illumos, so it decides
     nothing."""
     src = uname_r.source
-    value = (uname_r.value or "").strip() if uname_r.known else ""
-    if not value.startswith("5.") or not value[2:].isdigit() or src is None:
+    minor = sunos_minor(uname_r.value) if uname_r.known else None
+    if minor is None or src is None:
         return None
-    minor = int(value[2:])
     if minor == 10:
         return fact_of(OsFamily.SOLARIS_10, src)
     if minor < 10:
