@@ -2,33 +2,49 @@
 """Benchmark: whole ``toolsfix`` processes on real-shaped inputs, against baselines measured
 in the same run.
 
-Inputs (all SYNTHETIC, generated here, shaped like real Linux Tools tarballs 8.6-10.3):
-``vmware-tools-distrib/`` with a ~450 KB configurator, ``lib/modules/binary/<kernel>/``
-directories each holding a ``properties`` file and ``objects/*.o`` -- real-size ET_REL
-objects built by vendor-samples/elfgen.py, each copy made distinct in its ``.SUNW_ctf`` bytes
--- plus other payload (libraries, plugins) up to ~60 MB compressed, and a ~500 MB one.
+Inputs are SYNTHETIC and shaped like real VMware Tools Linux tarballs (bench/realshape.py says
+how): ~60 MB compressed, ~2,000 gcc/``ld -r`` ET_REL objects of 10-200 KB (~44 KB mean) in
+kernel-build directories with ``properties`` files, a ~460 KB configurator at member #4, other
+payload; a second release of the same shape; the same Linux content as a Solaris product (six
+Solaris driver directories added) so the sandboxed Perl proof runs while the stream goes on;
+and with ``--large`` a >= 500 MB tarball.
 
-Timed, each as a fresh process, median of ``--repeat`` paired runs (baseline and toolsfix
-alternate, so load on a shared machine hits both alike):
+Timed, each as a fresh process (process wall time from spawn to wait4, CPU time from wait4, peak
+RSS from GNU time when installed: see :func:`_gnu_time`), in ``--repeat`` rounds (default 5):
+every round runs every case of a group once, the order rotating between rounds, so a
+neighbour's load hits toolsfix and its baselines alike. Each case gives min and median; each
+ratio is given as median/median and min/min.
 
-* ``scan`` vs ``gzip -dc`` and raw isal decompression of the same file;
-* ``fingerprint`` of every object of the tarball (extracted) vs ``sha256sum`` of the same
-  files, with a database learned from the same tarball, and from another release;
-* ``fingerprints learn`` of the tarball vs ``gzip -dc`` (and its peak RSS);
-* ``verify --bundle`` of a synthetic Solaris guest bundle (absolute time).
+* ``scan`` (default, with the Perl proof when it applies) and ``scan --no-exec`` vs ``gzip -dc``
+  and the isal floor (threaded isal read of the same file, no tar parsing);
+* ``fingerprint`` of every object of the tarball (extracted) vs ``sha256sum`` of the same files,
+  all files in one process each, with a database learned from the same tarball and from the
+  other release; ``-j 1``, ``-j 2`` and the default worker count;
+* ``fingerprints learn`` of the tarball (fresh database each run) vs ``gzip -dc``;
+* ``verify --bundle`` of a SYNTHETIC Solaris 11.1 guest with the shipped database only.
 
-Results: stdout and bench/results/all.json. Usage:
-``python bench/bench_all.py [--repeat 3] [--large] [--keep DIR]``
+Before timing, toolsfix is byte-compiled once (``compileall``, as ``pip install`` does) into a
+private ``PYTHONPYCACHEPREFIX`` that every Python child uses, so the checkout is not touched and
+``PYTHONDONTWRITEBYTECODE`` in the caller's environment cannot make every run compile from
+source; one untimed warm-up run of each case fills that cache for the rest (stdlib included)
+and the page cache. Each scan's JSON is checked once (what the proof did is recorded).
+
+Results: stdout and bench/results/all.json (``--quick``: all-quick.json; ``--only``: a file
+named after the subset). Usage::
+
+    python bench/bench_all.py [--repeat 5] [--quick | --size MB] [--large]
+                              [--only scan,fingerprint,learn,verify] [--keep DIR]
 """
 
 from __future__ import annotations
 
 import argparse
-import gzip
-import io
+import datetime
+import importlib.metadata
+import importlib.util
 import json
 import os
-import random
+import platform
 import shutil
 import statistics
 import subprocess
@@ -36,223 +52,365 @@ import sys
 import tarfile
 import tempfile
 import time
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Optional
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 sys.path.insert(0, str(HERE))
 
-from bench_fingerprint import _ctf_offset, _elfgen  # noqa: E402
-from bench_scan import ISAL_RAW, _payload  # noqa: E402
+import realshape  # noqa: E402
 
-MODULES = ("vmxnet", "vmhgfs", "vmmemctl", "vmblock", "vmci", "vsock", "vmsync")
-BASE_DIRS = ("10_64", "11_64")
-RELEASES = {"a": ("9.2.2", "893683"), "b": ("9.4.0", "1280544")}
 TOOLSFIX = [sys.executable, "-m", "toolsfix"]
+GROUPS = ("scan", "fingerprint", "learn", "verify")
+BUNDLE = REPO / "vendor-samples" / "bundles" / "sol11.1-s10build-lso-on"
+ISAL_FLOOR = (
+    "import sys\nfrom isal import igzip_threaded\n"
+    "with igzip_threaded.open(sys.argv[1], 'rb', threads=1, block_size=1<<20) as f:\n"
+    "    while f.read(1<<20): pass\n"
+)
 
 
-def _configurator(version: str, build: str) -> bytes:
-    """A sample configurator grown to real size (~450 KB) with inert Perl subs."""
-    text = (REPO / "vendor-samples" / "scripts" / "vmware-config-tools-9.2.2.pl").read_text()
-    text = text.replace("'9.2.2 build-893683'", f"'{version} build-{build}'")
-    text = text.replace("return 'tools-for-solaris';", "return 'tools-for-linux';")
-    filler = "".join(
-        f"sub toolsfix_bench_filler_{i} {{\n  my ($x) = @_;\n  return $x + {i}; # pad\n}}\n\n"
-        for i in range(6000)
-    )
-    return (text + "\n" + filler).encode()
+# --------------------------------------------------------------------------------------------
+# Timing
 
 
-def _objects(release: str) -> list[bytes]:
-    version, build = RELEASES[release]
-    elfgen = _elfgen()
-    return [
-        elfgen.build_driver("vmxnet3s" if m == "vmxnet" else "vmhgfs", d, version, build)
-        for m in MODULES
-        for d in BASE_DIRS
-    ]
+def _gnu_time() -> Optional[str]:
+    """GNU time, when present: it forks the measured command from a ~1 MB process. The peak RSS
+    that wait4 reports for a child of this harness cannot fall below the harness's own RSS
+    (fork/vfork children start with the parent's pages until exec), which hid everything
+    smaller than ~30 MB (gzip, sha256sum, a small toolsfix run) behind the same figure."""
+    path = "/usr/bin/time"
+    if not os.access(path, os.X_OK):
+        return None
+    probe = subprocess.run([path, "-f", "%M", "true"], capture_output=True, text=True)
+    return path if probe.returncode == 0 and probe.stderr.strip().isdigit() else None
 
 
-def make_tarball(path: Path, release: str, target_mb: int, seed: int = 7) -> dict[str, int]:
-    """A Linux-layout distrib of ~``target_mb`` MB compressed; ~2,000 objects per 60 MB."""
-    rng = random.Random(seed)
-    bases = _objects(release)
-    version, build = RELEASES[release]
-    objects = 2000 * target_mb // 60
-    kernels = objects // len(MODULES)
-    counts = {"members": 0, "objects": 0, "uncompressed": 0}
-    with (  # noqa: SIM117 - the tar must close before the gzip stream
-        path.open("wb") as fh,
-        gzip.GzipFile(fileobj=fh, mode="wb", compresslevel=6, mtime=0) as gz,
-    ):
-        with tarfile.open(fileobj=gz, mode="w|", format=tarfile.GNU_FORMAT) as tar:
-
-            def add(name: str, data: bytes) -> None:
-                info = tarfile.TarInfo(f"vmware-tools-distrib/{name}")
-                info.size = len(data)
-                info.mtime = 1420070400
-                tar.addfile(info, io.BytesIO(data))
-                counts["members"] += 1
-                counts["uncompressed"] += len(data)
-
-            add("bin/vmware-config-tools.pl", _configurator(version, build))
-            add("vmware-install.pl", b"#!/usr/bin/perl\n# Tar package manager for VMware\n")
-            add("etc/manifest.txt.shipped", f'monolithic.version = "{version}"\n'.encode())
-            for k in range(kernels):
-                kdir = f"lib/modules/binary/bld-{2 + k % 2}.{k % 40}.{k % 7}-{k}-x86_64"
-                add(f"{kdir}/properties", f"kernel {k}\nsmp yes\n".encode())
-                for j, mod in enumerate(MODULES):
-                    base = bases[(j * len(BASE_DIRS) + k) % len(bases)]
-                    copy = bytearray(base)
-                    at = _ctf_offset(base) + 8
-                    serial = k * len(MODULES) + j  # unique per object: no two share a sha256
-                    copy[at : at + 8] = serial.to_bytes(8, "little")
-                    add(f"{kdir}/objects/{mod}.o", bytes(copy))
-                    counts["objects"] += 1
-            i = 0
-            while fh.tell() < target_mb * 1_000_000:
-                add(f"lib/lib/libbench{i:04d}.so", _payload(rng, rng.randint(50_000, 900_000)))
-                i += 1
-    counts["compressed"] = path.stat().st_size
-    return counts
+GNU_TIME = _gnu_time()
 
 
-def _run(argv: list[str], **kw: Any) -> tuple[float, int]:
-    """Wall seconds and peak RSS (KiB) of one child process (exit 0 or 1 expected)."""
-    start = time.perf_counter()
-    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, **kw)
-    _, status, usage = os.wait4(proc.pid, 0)
-    elapsed = time.perf_counter() - start
-    code = os.waitstatus_to_exitcode(status)
-    err = proc.stderr.read().decode() if proc.stderr else ""
-    if proc.stderr:
+def run_once(argv: Sequence[str], env: Mapping[str, str], cwd: Optional[Path] = None,
+             ) -> dict[str, float]:  # fmt: skip
+    """Wall seconds, CPU seconds and peak RSS (MiB) of one child process (exit 0 or 1)."""
+    with tempfile.NamedTemporaryFile(prefix="toolsfix-bench-rss-", mode="r") as rss:
+        wrapped = [GNU_TIME, "-f", "%M", "-o", rss.name, *argv] if GNU_TIME else list(argv)
+        start = time.perf_counter()
+        proc = subprocess.Popen(wrapped, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                env=dict(env), cwd=cwd)  # fmt: skip
+        assert proc.stderr is not None
+        err = proc.stderr.read()  # drained before wait4: a chatty child must not block
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - start
         proc.stderr.close()
-    if code not in (0, 1):
-        raise RuntimeError(f"{argv[:6]} exited {code}: {err[-500:]}")
-    return elapsed, int(usage.ru_maxrss)
+        proc.returncode = code = os.waitstatus_to_exitcode(status)
+        if code not in (0, 1):
+            tail = err.decode(errors="replace")[-600:]
+            raise RuntimeError(f"{' '.join(argv[:6])} ... exited {code}: {tail}")
+        # GNU time writes "Command exited with non-zero status 1" before the figure
+        peak_kib = int(rss.read().split()[-1]) if GNU_TIME else usage.ru_maxrss
+    return {"wall": wall, "cpu": usage.ru_utime + usage.ru_stime, "rss_mib": peak_kib / 1024}
 
 
-def paired(cases: dict[str, list[str]], repeat: int, **kw: Any) -> dict[str, dict[str, float]]:
-    """Median wall time and max RSS of each case, runs interleaved case by case."""
-    times: dict[str, list[float]] = {k: [] for k in cases}
-    rss: dict[str, int] = dict.fromkeys(cases, 0)
-    for _ in range(repeat):
-        for name, argv in cases.items():
-            t, r = _run(argv, **kw)
-            times[name].append(t)
-            rss[name] = max(rss[name], r)
+def summarize(runs: Sequence[Mapping[str, float]]) -> dict[str, Any]:
+    """Min and median wall, median CPU, max peak RSS, and every wall time (s)."""
+    walls = [r["wall"] for r in runs]
     return {
-        k: {"median_s": round(statistics.median(v), 3), "peak_rss_mib": round(rss[k] / 1024, 1)}
-        for k, v in times.items()
+        "min_s": round(min(walls), 3),
+        "median_s": round(statistics.median(walls), 3),
+        "cpu_median_s": round(statistics.median(r["cpu"] for r in runs), 3),
+        "peak_rss_mib": round(max(r["rss_mib"] for r in runs), 1),
+        "runs_s": [round(w, 3) for w in walls],
     }
 
 
-def _extract_objects(tarball: Path, out: Path) -> list[str]:
-    names = []
-    with tarfile.open(tarball) as tar:
-        for info in tar:
-            if info.name.endswith(".o"):
-                tar.extract(info, out, filter="data")
-                names.append(info.name)
-    return names
+def ratio(row: Mapping[str, Any], case: str, base: str) -> dict[str, float]:
+    """``case`` over ``base``: median/median and min/min."""
+    a, b = row[case], row[base]
+    return {"median": round(a["median_s"] / b["median_s"], 3),
+            "min": round(a["min_s"] / b["min_s"], 3)}  # fmt: skip
 
 
-def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    ap.add_argument("--repeat", type=int, default=3)
-    ap.add_argument("--large", action="store_true", help="also scan a ~500 MB tarball")
-    ap.add_argument("--keep", type=Path, help="keep generated inputs in this directory")
-    args = ap.parse_args()
-    results: dict[str, Any] = {"cpus": os.cpu_count(), "load_avg": os.getloadavg()}
-    tmp = tempfile.TemporaryDirectory(prefix="toolsfix-bench-")
-    work = args.keep or Path(tmp.name)
-    work.mkdir(parents=True, exist_ok=True)
+def paired(cases: Mapping[str, Sequence[str]], repeat: int, env: Mapping[str, str],
+           cwd: Optional[Path] = None) -> dict[str, Any]:  # fmt: skip
+    """One untimed warm-up of each case, then ``repeat`` rounds of every case, rotating."""
+    names = list(cases)
+    for name in names:
+        run_once(cases[name], env, cwd)
+    runs: dict[str, list[dict[str, float]]] = {n: [] for n in names}
+    for r in range(repeat):
+        for name in names[r % len(names) :] + names[: r % len(names)]:
+            runs[name].append(run_once(cases[name], env, cwd))
+    return {n: summarize(v) for n, v in runs.items()}
+
+
+def _sh(command: str) -> list[str]:
+    return ["sh", "-c", command]
+
+
+# --------------------------------------------------------------------------------------------
+# Environment
+
+
+def child_env(work: Path) -> dict[str, str]:
+    """The environment of every timed child: bytecode from a private prefix, no user DB."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    env["PYTHONPYCACHEPREFIX"] = str(work / "pycache")
+    env["TOOLSFIX_USER_DB"] = str(work / "no-user-db")
+    return env
+
+
+def precompile(env: Mapping[str, str]) -> dict[str, Any]:
+    """Byte-compile the installed toolsfix package once, as ``pip install`` would."""
+    spec = importlib.util.find_spec("toolsfix")  # the package the children import
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("toolsfix is not installed in this interpreter")
+    package = Path(next(iter(spec.submodule_search_locations)))
+    start = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(package)], env=dict(env),
+                   check=True)  # fmt: skip
+    return {"precompiled": True, "method": "compileall into PYTHONPYCACHEPREFIX, one untimed "
+            "warm-up run per case", "seconds": round(time.perf_counter() - start, 2)}  # fmt: skip
+
+
+def _version(dist: str) -> Optional[str]:
     try:
-        tarballs = {}
-        for release, mb in (("a", 60), ("b", 60), *((("a", 500),) if args.large else ())):
-            path = work / f"VMwareTools-{RELEASES[release][0]}-{mb}mb.tar.gz"
-            if not path.exists():
-                results[f"input_{release}_{mb}"] = make_tarball(path, release, mb)
-            tarballs[(release, mb)] = path
-        for (release, mb), path in tarballs.items():
-            if release != "a":
-                continue
-            row = paired(
-                {
-                    "gzip_dc": ["sh", "-c", f"gzip -dc '{path}' > /dev/null"],
-                    "isal_raw": [sys.executable, "-c", ISAL_RAW, str(path)],
-                    "scan": [*TOOLSFIX, "scan", str(path), "--no-exec", "--format", "json"],
-                },
-                args.repeat,
-            )
-            row["scan_vs_gzip"] = round(row["scan"]["median_s"] / row["gzip_dc"]["median_s"], 3)
-            row["scan_vs_isal"] = round(row["scan"]["median_s"] / row["isal_raw"]["median_s"], 3)
-            results[f"scan_{mb}mb"] = row
-            print(f"scan {mb} MB: {json.dumps(row)}", flush=True)
+        return importlib.metadata.version(dist)
+    except importlib.metadata.PackageNotFoundError:
+        return None
 
-        a, b = tarballs[("a", 60)], tarballs[("b", 60)]
-        env = {**os.environ, "TOOLSFIX_USER_DB": str(work / "nouser")}
-        dbs = {}
-        for release, path in (("a", a), ("b", b)):
-            db = work / f"db-{release}"
-            shutil.rmtree(db, ignore_errors=True)
-            argv = [*TOOLSFIX, "fingerprints", "learn", str(path), "--db", str(db)]
-            if release == "a":
-                row = paired(
-                    {"gzip_dc": ["sh", "-c", f"gzip -dc '{path}' > /dev/null"], "learn": argv},
-                    args.repeat,
-                    env=env,
-                )
-                row["learn_vs_gzip"] = round(
-                    row["learn"]["median_s"] / row["gzip_dc"]["median_s"], 3
-                )
-                results["learn_60mb"] = row
-                print(f"learn: {json.dumps(row)}", flush=True)
-            else:
-                _run(argv, env=env)
-            dbs[release] = db
-        objdir = work / "objects-a"
-        if not objdir.exists():
-            _extract_objects(a, objdir)
-        files = sorted(str(p.relative_to(objdir)) for p in objdir.rglob("*.o"))
-        listing = work / "files.txt"
-        listing.write_text("\0".join(files) + "\0")
-        for release in ("a", "b"):
-            # first run builds the index beside a fresh JSON; the timed runs use it
-            _run([*TOOLSFIX, "fingerprint", "--db", str(dbs[release]), "--fail-on", "never",
-                  files[0]], cwd=objdir, env=env)  # fmt: skip
-        sha = ["sh", "-c", f"xargs -0 sha256sum < '{listing}' > /dev/null"]
-        for release in ("a", "b"):
-            cases: dict[str, list[str]] = {"sha256sum": sha}
-            for jobs in (1, 2):
-                cases[f"fingerprint_j{jobs}"] = [
-                    "sh", "-c",
-                    f"xargs -0 {' '.join(TOOLSFIX)} fingerprint --fail-on never -j {jobs} "
-                    f"--db '{dbs[release]}' < '{listing}' > /dev/null",
-                ]  # fmt: skip
-            row = paired(cases, args.repeat, cwd=objdir, env=env)
-            base = row["sha256sum"]["median_s"]
-            for jobs in (1, 2):
-                t = row[f"fingerprint_j{jobs}"]["median_s"]
-                row[f"j{jobs}_vs_sha256sum"] = round(t / base, 3)
-                row[f"j{jobs}_ms_per_object"] = round(t / len(files) * 1000, 3)
-            row["objects"] = len(files)
-            key = "fingerprint_same_release" if release == "a" else "fingerprint_other_release"
-            results[key] = row
-            print(f"{key}: {json.dumps(row)}", flush=True)
-        bundle = REPO / "vendor-samples" / "bundles" / "sol11.1-s10build-lso-on"
-        results["verify_bundle"] = paired(
-            {"verify": [*TOOLSFIX, "verify", "--bundle", str(bundle), "--format", "json"]},
-            args.repeat,
-            env=env,
+
+def _git(*args: str) -> str:
+    out = subprocess.run(["git", *args], cwd=REPO, capture_output=True, text=True)
+    return out.stdout.strip()
+
+
+def machine() -> dict[str, Any]:
+    return {
+        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+        "lief": _version("lief"),
+        "isal": _version("isal"),
+        "toolchain": realshape.toolchain_id(),
+        "commit": _git("rev-parse", "--short", "HEAD"),
+        "tree_dirty": bool(_git("status", "--porcelain", "--untracked-files=no")),
+        "peak_rss_from": "GNU time %M" if GNU_TIME else "wait4 (floor: this harness's RSS)",
+    }
+
+
+# --------------------------------------------------------------------------------------------
+# Groups
+
+
+def check_scan(path: Path, env: Mapping[str, str]) -> dict[str, Any]:
+    """Run the default scan once and keep what it concluded (so a timing of an error path or
+    of a scan that skipped the proof is visible as such)."""
+    proc = subprocess.run([*TOOLSFIX, "scan", str(path), "--format", "json"], env=dict(env),
+                          capture_output=True, text=True)  # fmt: skip
+    if proc.returncode not in (0, 1):
+        raise RuntimeError(f"scan {path.name} exited {proc.returncode}: {proc.stderr[-600:]}")
+    doc = json.loads(proc.stdout)
+    cfg = doc.get("configurator") or {}
+    execution = cfg.get("execution") or {}
+    return {
+        "exit_code": proc.returncode,
+        "layout": (doc.get("distrib") or {}).get("layout"),
+        "selection_bug": cfg.get("selection_bug"),
+        "proof_ran": execution.get("ran"),
+        "proof_agrees_with_model": execution.get("agrees_with_model"),
+        "compile_checked": (cfg.get("compile") or {}).get("checked"),
+        "findings": len(doc.get("findings") or []),
+    }
+
+
+def bench_scan(label: str, path: Path, repeat: int, env: Mapping[str, str],
+               no_exec: bool = True) -> dict[str, Any]:  # fmt: skip
+    cases: dict[str, list[str]] = {
+        "gzip_dc": _sh(f"gzip -dc '{path}' > /dev/null"),
+        "isal_floor": [sys.executable, "-c", ISAL_FLOOR, str(path)],
+        "scan": [*TOOLSFIX, "scan", str(path), "--format", "json"],
+    }
+    if no_exec:
+        cases["scan_no_exec"] = [*TOOLSFIX, "scan", str(path), "--no-exec", "--format", "json"]
+    row: dict[str, Any] = {"input": path.name, "check": check_scan(path, env)}
+    row.update(paired(cases, repeat, env))
+    for case in [c for c in cases if c.startswith("scan")]:
+        row[f"{case}_vs_gzip_dc"] = ratio(row, case, "gzip_dc")
+        row[f"{case}_vs_isal_floor"] = ratio(row, case, "isal_floor")
+    _print(label, row)
+    return row
+
+
+def bench_learn(path: Path, db: Path, repeat: int, env: Mapping[str, str]) -> dict[str, Any]:
+    # a fresh database every run: sh removes it, then becomes the toolsfix process
+    script = 'rm -rf "$1" && exec "$0" -m toolsfix fingerprints learn "$2" --db "$1"'
+    learn = ["sh", "-c", script, sys.executable, str(db), str(path)]
+    row = paired({"gzip_dc": _sh(f"gzip -dc '{path}' > /dev/null"), "learn": learn}, repeat, env)
+    row["learn_vs_gzip_dc"] = ratio(row, "learn", "gzip_dc")
+    _print("learn", row)
+    return row
+
+
+def learn_db(path: Path, db: Path, env: Mapping[str, str]) -> None:
+    shutil.rmtree(db, ignore_errors=True)
+    run_once([*TOOLSFIX, "fingerprints", "learn", str(path), "--db", str(db)], env)
+
+
+def extract_objects(tarball: Path, out: Path) -> list[str]:
+    """Every ``.o`` of ``tarball`` under ``out`` (reused when a marker says it is complete)."""
+    marker = out / ".complete"
+    stamp = f"{tarball.name} {tarball.stat().st_size} {tarball.stat().st_mtime_ns}"
+    if not (marker.is_file() and marker.read_text() == stamp):
+        shutil.rmtree(out, ignore_errors=True)
+        out.mkdir(parents=True)
+        with tarfile.open(tarball) as tar:
+            for info in tar:
+                if info.isfile() and info.name.endswith(".o"):
+                    tar.extract(info, out, filter="data")
+        marker.write_text(stamp)
+    return sorted(str(p.relative_to(out)) for p in out.rglob("*.o"))
+
+
+def bench_fingerprint(objdir: Path, files: list[str], dbs: Mapping[str, Path], repeat: int,
+                      env: Mapping[str, str]) -> dict[str, Any]:  # fmt: skip
+    """All files in one process each (argv, not xargs: xargs would split the list and count
+    start-up twice)."""
+    total = sum((objdir / f).stat().st_size for f in files)
+    out: dict[str, Any] = {}
+    for which, db in dbs.items():
+        # the first run after a learn may build an index beside the JSON: not what is timed
+        run_once([*TOOLSFIX, "fingerprint", "--db", str(db), "--fail-on", "never", files[0]],
+                 env, objdir)  # fmt: skip
+        base = [*TOOLSFIX, "fingerprint", "--fail-on", "never", "--db", str(db)]
+        cases: dict[str, list[str]] = {
+            "sha256sum": ["sha256sum", *files],
+            "fingerprint_default_jobs": [*base, *files],
+            "fingerprint_j1": [*base, "-j", "1", *files],
+            "fingerprint_j2": [*base, "-j", "2", *files],
+        }
+        row: dict[str, Any] = {"objects": len(files), "object_mib": round(total / 2**20, 1)}
+        row.update(paired(cases, repeat, env, objdir))
+        for case in [c for c in cases if c.startswith("fingerprint")]:
+            row[f"{case}_vs_sha256sum"] = ratio(row, case, "sha256sum")
+            row[f"{case}_ms_per_object"] = round(row[case]["median_s"] / len(files) * 1000, 3)
+        out[which] = row
+        _print(f"fingerprint ({which})", row)
+    return out
+
+
+def bench_verify(repeat: int, env: Mapping[str, str]) -> dict[str, Any]:
+    row = paired({"verify": [*TOOLSFIX, "verify", "--bundle", str(BUNDLE), "--format", "json"]},
+                 repeat, env)  # fmt: skip
+    row["bundle"] = BUNDLE.name
+    _print("verify --bundle", row)
+    return row
+
+
+def _print(label: str, row: Mapping[str, Any]) -> None:
+    brief = {k: (v if not isinstance(v, dict) or "runs_s" not in v else
+                 {"min_s": v["min_s"], "median_s": v["median_s"], "rss": v["peak_rss_mib"]})
+             for k, v in row.items()}  # fmt: skip
+    print(f"{label}: {json.dumps(brief)}", flush=True)
+
+
+# --------------------------------------------------------------------------------------------
+# Main
+
+
+def parse_only(text: str) -> tuple[str, ...]:
+    """``scan,learn`` -> ('scan', 'learn'); unknown names are a usage error."""
+    picked = tuple(dict.fromkeys(p.strip() for p in text.split(",") if p.strip()))
+    unknown = [p for p in picked if p not in GROUPS]
+    if unknown or not picked:
+        raise argparse.ArgumentTypeError(
+            f"--only takes a comma-separated subset of {','.join(GROUPS)}, got {text!r}"
         )
-        print(f"verify --bundle: {json.dumps(results['verify_bundle'])}", flush=True)
+    return picked
+
+
+def build_parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    ap.add_argument("--repeat", type=int, help="timed rounds per case (default 5; --quick 2)")
+    ap.add_argument("--size", type=int, default=60, help="compressed MB of the main tarballs")
+    ap.add_argument("--quick", action="store_true",
+                    help="small inputs (6 MB, --large 30 MB) for checking the script")  # fmt: skip
+    ap.add_argument("--large", action="store_true", help="also scan a >= 500 MB tarball")
+    ap.add_argument("--large-size", type=int, default=520, help="compressed MB of --large")
+    ap.add_argument("--only", type=parse_only, default=GROUPS,
+                    help=f"comma-separated subset of {','.join(GROUPS)}")  # fmt: skip
+    ap.add_argument(
+        "--keep", type=Path, help="generate inputs here and reuse them when their parameters match"
+    )
+    ap.add_argument("--out", type=Path, help="results file (default under bench/results/)")
+    return ap
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    args = build_parser().parse_args(argv)
+    size = 6 if args.quick else args.size
+    large = 30 if args.quick else args.large_size
+    repeat = args.repeat or (2 if args.quick else 5)
+    only: tuple[str, ...] = args.only
+    tmp = tempfile.TemporaryDirectory(prefix="toolsfix-bench-")
+    work: Path = args.keep or Path(tmp.name)
+    work.mkdir(parents=True, exist_ok=True)
+    objcache = work / "objcache"
+    env = child_env(work)
+    results: dict[str, Any] = {"machine": machine(), "repeat": repeat, "groups": list(only)}
+    try:
+        inputs: dict[str, Path] = {}
+        wanted = [("a", size, False)]
+        if "fingerprint" in only:
+            wanted.append(("b", size, False))
+        if "scan" in only:
+            wanted.append(("a", size, True))
+            if args.large:
+                wanted.append(("a", large, False))
+        for release, mb, solaris in wanted:
+            params = realshape.default_params(release, mb, solaris=solaris)
+            version = realshape.RELEASES[release][0]
+            name = f"VMwareTools-{version}-{mb}mb{'-solaris' if solaris else ''}.tar.gz"
+            started = time.perf_counter()
+            stats = realshape.ensure_tarball(work / name, params, objcache)
+            stats["build_s"] = round(time.perf_counter() - started, 1)
+            results.setdefault("inputs", {})[name] = stats
+            inputs[f"{release}-{mb}{'-solaris' if solaris else ''}"] = work / name
+            print(f"input {name}: {json.dumps(stats)}", flush=True)
+
+        results["bytecode"] = precompile(env)
+        results["load_avg_before"] = [round(x, 2) for x in os.getloadavg()]
+        main_a = inputs[f"a-{size}"]
+        if "scan" in only:
+            results[f"scan_{size}mb"] = bench_scan(f"scan {size} MB", main_a, repeat, env)
+            results[f"scan_{size}mb_solaris"] = bench_scan(
+                f"scan {size} MB (Solaris product)", inputs[f"a-{size}-solaris"], repeat, env
+            )
+            if args.large:
+                results[f"scan_{large}mb"] = bench_scan(
+                    f"scan {large} MB", inputs[f"a-{large}"], repeat, env, no_exec=False
+                )
+        if "learn" in only:
+            results[f"learn_{size}mb"] = bench_learn(main_a, work / "db-learn", repeat, env)
+        if "fingerprint" in only:
+            dbs = {}
+            for release, key in (("a", "same_release"), ("b", "other_release")):
+                dbs[key] = work / f"db-{release}"
+                learn_db(inputs[f"{release}-{size}"], dbs[key], env)
+            objdir = work / f"objects-a-{size}"
+            files = extract_objects(main_a, objdir)
+            results["fingerprint"] = bench_fingerprint(objdir, files, dbs, repeat, env)
+        if "verify" in only:
+            results["verify_bundle"] = bench_verify(repeat, env)
+        results["load_avg_after"] = [round(x, 2) for x in os.getloadavg()]
     finally:
         tmp.cleanup()
-    out = HERE / "results"
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "all.json").write_text(json.dumps(results, indent=1) + "\n")
+    subset = "" if set(only) == set(GROUPS) else "-" + "-".join(only)
+    out = args.out or HERE / "results" / f"all{subset}{'-quick' if args.quick else ''}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results, indent=1) + "\n")
+    print(f"results: {out}")
     return 0
 
 

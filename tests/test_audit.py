@@ -286,10 +286,10 @@ def test_each_worker_reads_the_database_once(
     reads = tmp_path / "reads"
     original = fpdb.load_db
 
-    def counting(dirs: Any) -> Any:
+    def counting(dirs: Any, **kw: Any) -> Any:
         with reads.open("a") as fh:
             fh.write("read\n")
-        return original(dirs)
+        return original(dirs, **kw)
 
     monkeypatch.setattr(fpdb, "load_db", counting)
     inputs = [str(BUGGY), str(MEDIUM), str(CLEAN), str(BUNDLES / "linux-router-lro")]

@@ -346,7 +346,9 @@ def test_an_edited_json_makes_its_index_stale(tmp_path: Path, learned: list[Reco
     assert edited != text and len(edited) == len(text)
     path.write_text(edited)
     os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
-    db = load_db([tmp_path])
+    assert load_db([tmp_path]).indexed == ()  # parsed; a read-only load writes nothing
+    assert load_db([tmp_path]).indexed == ()
+    db = load_db([tmp_path], write_index=True)
     assert db.indexed == ()  # parsed, and the index rebuilt for the next run
     assert {r.source for r in db} == {"x" * len(old)}
     again = load_db([tmp_path])

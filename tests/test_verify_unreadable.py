@@ -24,10 +24,11 @@ from test_cli import run as run_cli
 from test_verify_golden import _roots_module
 from unprivileged import is_root, public_tmpdir, run_unprivileged
 
+from toolsfix.checks.guest import CONF_CHECKS, SCRIPT_CHECKS
 from toolsfix.errors import ExitCode, InputError
 from toolsfix.guest.root import RootCapture
 from toolsfix.safeio import MAX_FILE_BYTES, ReadStatus
-from toolsfix.verify import CONF_CHECKS, SCRIPT_CHECKS, VerifyOptions, verify
+from toolsfix.verify import VerifyOptions, verify
 
 OPTIONS = VerifyOptions(execute=False)
 CFG = "usr/bin/vmware-config-tools.pl"

@@ -288,10 +288,10 @@ def _prepare_worker(options: AuditOptions) -> None:
     original = fpdb.load_db
     memo: dict[tuple[str, ...], fpdb.FingerprintDB] = {}
 
-    def load_db_once(dirs: Sequence[Path]) -> fpdb.FingerprintDB:
+    def load_db_once(dirs: Sequence[Path], *, write_index: bool = False) -> fpdb.FingerprintDB:
         key = tuple(str(d) for d in dirs)
         if key not in memo:
-            memo[key] = original(dirs)
+            memo[key] = original(dirs, write_index=write_index)
         return memo[key]
 
     setattr(fpdb, "load_db", load_db_once)  # noqa: B010  (a process-local memo, see above)

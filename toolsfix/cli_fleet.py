@@ -14,15 +14,17 @@ from typing import Any
 import click
 
 from toolsfix.clikit import (
-    OutputOptions,
-    PolicyFiles,
     ToolsfixCommand,
     check_output_path,
     db_dirs_option,
+    run,
+)
+from toolsfix.clireport import (
+    OutputOptions,
+    PolicyFiles,
     load_policy,
     output_options_for,
     policy_options,
-    run,
 )
 from toolsfix.errors import ExitCode, ToolsfixError
 from toolsfix.report.fleet import FLEET_FORMATS

@@ -1,36 +1,32 @@
 """Command-line plumbing every ``toolsfix`` command shares.
 
-Output options (``--format``, ``-o FORMAT:PATH``, ``--fail-on``), ``--baseline``/``--waivers``,
-the net that turns every failure into one line and a documented exit code (:func:`run`), the
+The net that turns every failure into one line and a documented exit code (:func:`run`), the
 JSON error document for pipelines that asked for ``--format json`` (also for click's own usage
-errors, :class:`ToolsfixCommand`), and a quiet stop when the reader of stdout goes away. The
-commands themselves live in :mod:`toolsfix.cli`.
+errors, :class:`ToolsfixCommand`), a quiet stop when the reader of stdout goes away, and the
+commands registry of the group, :mod:`toolsfix.cli`: each command lives in a ``cli_*`` module
+that the group imports only when that command runs (:class:`LazyCommands`). The options and
+output of the commands that produce a report are in :mod:`toolsfix.clireport`.
+
+Every command imports this module, so it imports little itself: the error document loads when
+a command fails, not before.
 """
 
 from __future__ import annotations
 
-import functools
 import os
 import select
 import stat
 import sys
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Mapping, MutableMapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, NoReturn, Optional, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, NoReturn, Optional, Union
 
 import click
 
 from toolsfix.errors import ExitCode, ToolsfixError
-from toolsfix.findings import Report, Severity
-from toolsfix.report import RENDERERS, renderer
-from toolsfix.report.errors import error_json, error_line
 
 if TYPE_CHECKING:
-    from toolsfix.baseline import Policy
     from toolsfix.fpdb import FingerprintDB
-
-F = TypeVar("F", bound=Callable[..., Any])
 
 #: Exit status when standard output is closed early (``toolsfix fingerprints list | head``):
 #: what a shell reports for a program that SIGPIPE ended, without the traceback.
@@ -48,78 +44,6 @@ Exit codes:
   130  interrupted; 141: standard output closed early (e.g. | head)"""
 
 
-@dataclass
-class OutputOptions:
-    """What click parsed about output; filled once, used by every reporting command."""
-
-    fmt: str = "text"
-    outputs: list[tuple[str, Path]] = field(default_factory=list)
-    fail_on: Severity = Severity.LOW
-
-
-def _parse_output(
-    values: Sequence[str], formats: Sequence[str] = tuple(RENDERERS)
-) -> list[tuple[str, Path]]:
-    out: list[tuple[str, Path]] = []
-    for v in values:
-        fmt, sep, path = v.partition(":")
-        if not sep or not path or fmt not in formats:
-            raise click.BadParameter(
-                f"{v!r}: expected FORMAT:PATH with FORMAT one of {', '.join(sorted(formats))}",
-                param_hint="-o/--output-file",
-            )
-        out.append((fmt, Path(path)))
-    return out
-
-
-def output_options_for(formats: Sequence[str]) -> Callable[[F], F]:
-    """--format, -o FORMAT:PATH (repeatable) and --fail-on for commands whose formats are
-    ``formats`` (single reports and fleet reports have different sets), into OutputOptions."""
-
-    def decorate(func: F) -> F:
-        @click.option(
-            "--format",
-            "fmt",
-            type=click.Choice(sorted(formats)),
-            default="text",
-            show_default=True,
-            help="Format written to standard output.",
-        )
-        @click.option(
-            "-o",
-            "--output-file",
-            "outputs",
-            multiple=True,
-            metavar="FORMAT:PATH",
-            help="Also write FORMAT to PATH (repeatable), e.g. -o json:report.json.",
-        )
-        @click.option(
-            "--fail-on",
-            type=click.Choice([s.name.lower() for s in Severity]),
-            default="low",
-            show_default=True,
-            help="Lowest severity that makes the exit code 1.",
-        )
-        @functools.wraps(func)
-        def wrapper(
-            *args: Any, fmt: str, outputs: Sequence[str], fail_on: str, **kwargs: Any
-        ) -> Any:
-            opts = OutputOptions(fmt, _parse_output(outputs, formats), Severity.parse(fail_on))
-            try:
-                for _fmt, target in opts.outputs:
-                    check_output_path(target, "-o")
-            except ToolsfixError as exc:
-                fail(exc)
-            return func(*args, out=opts, **kwargs)
-
-        return wrapper  # type: ignore[return-value]
-
-    return decorate
-
-
-output_options = output_options_for(tuple(RENDERERS))
-
-
 db_dirs_option = click.option(
     "--db",
     "db_dirs",
@@ -129,80 +53,19 @@ db_dirs_option = click.option(
 )
 
 
-PolicyFiles = tuple[Optional[Path], Optional[Path]]
-
-
-def policy_options(func: F) -> F:
-    """--baseline and --waivers (toolsfix/baseline.py), passed on as ``policy_files``; they
-    are read inside the command's body so a bad file is one line and exit 2."""
-
-    @click.option(
-        "--baseline",
-        type=click.Path(path_type=Path, dir_okay=False),
-        help="A previous JSON report of this command: report only findings new since then "
-        "(and list those fixed).",
-    )
-    @click.option(
-        "--waivers",
-        type=click.Path(path_type=Path, dir_okay=False),
-        help='JSON waiver file, [{"id", "item", "reason", "expires"}...]: matching findings '
-        "are listed as waived with their reason until they expire (then TF900).",
-    )
-    @functools.wraps(func)
-    def wrapper(
-        *args: Any, baseline: Optional[Path], waivers: Optional[Path], **kwargs: Any
-    ) -> Any:
-        return func(*args, policy_files=(baseline, waivers), **kwargs)
-
-    return wrapper  # type: ignore[return-value]
-
-
-def load_policy(command: str, files: PolicyFiles) -> Policy:
-    """The baseline.Policy for ``command`` from the --baseline/--waivers paths."""
-    # lazy: start-up time (only scan, verify and audit read a policy)
-    from toolsfix.baseline import Policy, load_baseline, load_waivers
-
-    baseline, waivers = files
-    return Policy(
-        load_baseline(baseline, command) if baseline is not None else None,
-        load_waivers(waivers) if waivers is not None else None,
-    )
-
-
 def load_fingerprint_db(extra: Sequence[Path]) -> FingerprintDB:
-    """Shipped, user and ``--db`` databases, merged."""
+    """Shipped, user and ``--db`` databases, merged. The fingerprint commands (the only
+    callers) may write a large database file's missing index beside it for the next run;
+    scan, verify and audit load without writing."""
     # lazy: start-up time (only the fingerprint commands need the database)
     from toolsfix.fpdb import load_all
 
-    return load_all(extra)
+    return load_all(extra, write_index=True)
 
 
 def show(text: str) -> None:
     """Write ``text`` (already newline-terminated) to stdout."""
     click.echo(text, nl=False)
-
-
-def emit(report: Report, out: OutputOptions) -> int:
-    """Render to stdout and files; return the exit code the findings call for.
-
-    The files are written even when the reader of stdout went away (``| head``): a pipeline
-    that asked for ``-o json:report.json`` gets it either way.
-    """
-    try:
-        show(renderer(out.fmt).render(report))
-        closed = False
-    except BrokenPipeError:
-        closed = True
-    for fmt, path in out.outputs:
-        try:
-            path.write_text(renderer(fmt).render(report), encoding="utf-8")
-        except OSError as exc:
-            raise ToolsfixError(
-                f"{path}: cannot write report: {exc.strerror}", ExitCode.INPUT
-            ) from None
-    if closed:
-        stdout_closed()
-    return int(ExitCode.FINDINGS if report.fails(out.fail_on) else ExitCode.OK)
 
 
 def wants_json(ctx: Optional[click.Context]) -> bool:
@@ -220,6 +83,9 @@ def report_failure(
 ) -> None:
     """The one stderr line (``line``, or ``toolsfix: error: MESSAGE``) and, for
     ``--format json``, the error document on stdout."""
+    # lazy: start-up time (a run that succeeds never builds an error)
+    from toolsfix.report.errors import error_json, error_line
+
     click.echo(line or error_line(message, internal=internal), err=True)
     ctx = click.get_current_context(silent=True)
     if wants_json(ctx):
@@ -394,6 +260,9 @@ class ToolsfixCommand(click.Command):
         except click.UsageError as exc:
             fmt = json_requested(given)
             if fmt is not None:
+                # lazy: start-up time (only a usage error with --format json needs it)
+                from toolsfix.report.errors import error_json
+
                 path = parent.command_path.split()[1:] if parent is not None else []
                 command = " ".join([*path, info_name or self.name or ""]).strip()
                 message, code = exc.format_message(), exc.exit_code
@@ -406,3 +275,54 @@ class ToolsfixGroup(click.Group):
 
     command_class = ToolsfixCommand
     group_class = type  # sub-groups are ToolsfixGroups too
+
+
+def import_attribute(where: str) -> Any:
+    """The object ``"package.module:attribute"`` names, importing its module if need be.
+
+    Through ``__import__``, the import statement's own machinery, so ``python -X importtime``
+    lists a command module loaded on demand like any other import (``importlib.import_module``
+    would load it unlisted and hide its cost).
+    """
+    module, _, attribute = where.partition(":")
+    return getattr(__import__(module, fromlist=[attribute]), attribute)
+
+
+class LazyCommands(MutableMapping[str, click.Command]):
+    """A group's commands by name, each imported from its module when first looked up.
+
+    Given to a group as its ``commands``: click lists a group's commands by iterating the
+    mapping's keys (``--help``, completion, "No such command") and fetches one with ``get``,
+    so ``toolsfix fingerprint`` imports the fingerprint command's module and never the
+    others', nor the services and renderers they would pull in. ``--help`` of the group
+    imports every command module, as it needs each command's help line.
+    """
+
+    def __init__(self, where: Mapping[str, str]) -> None:
+        #: name -> the command itself, or ``"module:attribute"`` until it is first looked up
+        self._entries: dict[str, Union[click.Command, str]] = dict(where)
+
+    def __getitem__(self, name: str) -> click.Command:
+        entry = self._entries[name]
+        if isinstance(entry, click.Command):
+            return entry
+        command = import_attribute(entry)
+        if not isinstance(command, click.Command):
+            raise TypeError(f"{entry} is not a click command")
+        self._entries[name] = command
+        return command
+
+    def __setitem__(self, name: str, command: click.Command) -> None:
+        self._entries[name] = command
+
+    def __delitem__(self, name: str) -> None:
+        del self._entries[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._entries)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._entries

@@ -31,7 +31,7 @@ import contextlib
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Generic, Optional, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Generic, Optional, TypeVar, cast
 
 from toolsfix import installer
 from toolsfix.configurator_facts import NON_SOLARIS_PRODUCTS as NON_SOLARIS_PRODUCTS
@@ -41,13 +41,31 @@ from toolsfix.configurator_facts import GuestSelection as GuestSelection
 from toolsfix.configurator_facts import SolarisApplicability as SolarisApplicability
 from toolsfix.configurator_facts import applies_to_solaris as applies_to_solaris
 from toolsfix.configurator_facts import modules_of as modules_of
-from toolsfix.configurator_findings import GuestAnswer as GuestAnswer
-from toolsfix.configurator_findings import GuestTarget as GuestTarget
-from toolsfix.configurator_findings import findings as findings
-from toolsfix.configurator_findings import guest_answer as guest_answer
 from toolsfix.knowledge import CONFIGURED_MODULES, GUESTS, Guest
 from toolsfix.perl import CompileCheck, Execution, compile_check, execute
 from toolsfix.perltext import Line, lex
+
+if TYPE_CHECKING:
+    from toolsfix.configurator_findings import GuestAnswer as GuestAnswer
+    from toolsfix.configurator_findings import GuestTarget as GuestTarget
+    from toolsfix.configurator_findings import findings as findings
+    from toolsfix.configurator_findings import guest_answer as guest_answer
+
+_FINDINGS_NAMES = frozenset({"GuestAnswer", "GuestTarget", "findings", "guest_answer"})
+
+
+def __getattr__(name: str) -> Any:
+    """The findings side (:mod:`toolsfix.configurator_findings` and the check modules it
+    pulls in), re-exported but loaded on first use: ``verify`` starts the sandboxed proof
+    before it needs them, so they load while perl runs instead of delaying its start."""
+    if name in _FINDINGS_NAMES:
+        from toolsfix import configurator_findings  # lazy: see the docstring
+
+        value = getattr(configurator_findings, name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 T = TypeVar("T")
 #: The name the ``scan --guest`` guest is simulated under (never a contract release name).

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 from toolsfix import installer
 from toolsfix.checks import configurator as checks
@@ -22,10 +22,12 @@ from toolsfix.configurator_facts import (
     SolarisApplicability,
     applies_to_solaris,
 )
-from toolsfix.distrib import Inventory
 from toolsfix.findings import Evidence, Finding, Outcome, Skipped
 from toolsfix.installer import DirPair
 from toolsfix.knowledge import Guest, expected_family
+
+if TYPE_CHECKING:  # only annotations: verify needs no distrib reader (start-up time)
+    from toolsfix.distrib import Inventory
 
 
 @dataclass(frozen=True)

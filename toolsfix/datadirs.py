@@ -8,7 +8,6 @@ shipped data agrees.
 from __future__ import annotations
 
 import sys
-import sysconfig
 from pathlib import Path
 
 
@@ -17,6 +16,9 @@ def shipped_dir(name: str) -> Path:
     beside = Path(__file__).resolve().parent.parent / name
     if beside.is_dir():
         return beside
+    # lazy: start-up time (a checkout or an editable install never gets here)
+    import sysconfig
+
     for base in (sysconfig.get_path("data"), sys.prefix):
         candidate = Path(base) / "share" / "toolsfix" / name
         if candidate.is_dir():

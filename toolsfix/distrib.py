@@ -42,6 +42,7 @@ from toolsfix.distrib_containers import (  # re-exported: callers import them fr
     TAR_SUFFIXES,
     XZ_MAGIC,
     BoundedIsoFile,
+    ThreadedGunzip,
     XzReader,
     _damaged,
     decompressed,
@@ -114,6 +115,7 @@ __all__ = [
     "Inventory",
     "Member",
     "Source",
+    "ThreadedGunzip",
     "Want",
     "XzReader",
     "classify_build",
@@ -192,6 +194,14 @@ class ForwardReader:
         self._pos = 0
         self._limit = MAX_ARCHIVE_BYTES if limit is None else limit
         self.name = name
+        # Skipped member data is most of a Tools tarball: moved over without copying where the
+        # stream can (ThreadedGunzip.skip), else read into one reused buffer, never into new
+        # bytes objects.
+        self._skip: Optional[Callable[[int], int]] = (
+            raw.skip if isinstance(raw, ThreadedGunzip) else None
+        )
+        self._readinto: Optional[Callable[[Any], Optional[int]]] = getattr(raw, "readinto", None)
+        self._scratch: Optional[memoryview] = None
 
     def read(self, size: int = -1) -> bytes:
         if size is None or size < 0 or size > MAX_TAR_RECORD_BYTES:
@@ -213,9 +223,24 @@ class ForwardReader:
         if whence not in (io.SEEK_SET, io.SEEK_CUR) or target < self._pos:
             raise io.UnsupportedOperation("forward-only stream: cannot seek back")
         while self._pos < target:
-            if not self.read(min(CHUNK, target - self._pos)):
+            if not self._forward(min(CHUNK, target - self._pos)):
                 break
+            if self._pos > self._limit:
+                raise too_large(self.name, "decompressed archive", self._limit)
         return self._pos
+
+    def _forward(self, size: int) -> int:
+        """Consume ``size`` bytes (at most :data:`CHUNK`) of the stream unseen; 0 at its end."""
+        if self._skip is not None:
+            done = self._skip(size)
+        elif self._readinto is not None:
+            if self._scratch is None:
+                self._scratch = memoryview(bytearray(CHUNK))
+            done = self._readinto(self._scratch[:size]) or 0
+        else:
+            done = len(self._raw.read(size))
+        self._pos += done
+        return done
 
     def seekable(self) -> bool:
         return True

@@ -11,12 +11,15 @@ walk they are, and the patcher's archive rewriting can share them.
 from __future__ import annotations
 
 import bz2
+import contextlib
 import io
 import lzma
+import queue
 import tarfile
+import threading
 import zlib
 from pathlib import Path
-from typing import IO, Any, Optional
+from typing import IO, Any, Optional, Protocol
 
 from toolsfix.errors import InputError
 from toolsfix.safeio import MAX_XZ_MEMORY_BYTES, human_size, too_large
@@ -70,14 +73,161 @@ def _damaged(label: str, exc: BaseException) -> InputError:
 def open_decompressed(path: Path | IO[bytes]) -> Any:
     """A forward-only reader of a gzip file: isal in a helper thread when present."""
     try:
-        from isal import igzip_threaded  # lazy: optional native dependency
+        from isal import igzip  # lazy: optional native dependency
     except ImportError:  # Solaris, or isal not installed: the standard library is enough
         import gzip  # fallback when isal is absent
 
         if isinstance(path, Path):
             return gzip.GzipFile(path, "rb")
         return gzip.GzipFile(fileobj=path, mode="rb")
-    return igzip_threaded.open(path, "rb", threads=1, block_size=CHUNK)  # type: ignore[no-untyped-call]
+    if isinstance(path, Path):
+        raw: IO[bytes] = path.open("rb")
+        try:
+            return ThreadedGunzip(igzip.IGzipFile(fileobj=raw, mode="rb"), raw)  # type: ignore[no-untyped-call]
+        except BaseException:
+            raw.close()
+            raise
+    return ThreadedGunzip(igzip.IGzipFile(fileobj=path, mode="rb"))  # type: ignore[no-untyped-call]
+
+
+class _Inflating(Protocol):
+    """What :class:`ThreadedGunzip` needs of a decompressing reader (an ``IGzipFile``)."""
+
+    def read(self, size: int, /) -> bytes: ...
+
+    def close(self) -> None: ...
+
+
+class ThreadedGunzip(io.RawIOBase):
+    """Decompressed blocks made by a helper thread, handed over without copying.
+
+    isal inflates with the GIL released, so a helper thread decompresses while the caller
+    parses tar headers; a scan is then bounded by inflation, not by Python. What lies between
+    the two threads is kept as thin as possible, because the caller's Python time is the
+    critical path: blocks cross two C queues (:class:`queue.SimpleQueue`, no Python-level
+    locking for the helper to wait on the GIL for), :meth:`skip` moves over member data
+    without copying a byte of it (most of a Tools tarball is skipped), and small reads are
+    slices of the current block. At most ``depth`` blocks are decompressed ahead of the
+    reader, so memory stays flat whatever the archive's size.
+
+    A decompression error is raised to the reader at the point of the stream where it
+    happened, with the decompressor's own exception (so callers turn it into one line as for
+    any damaged archive).
+    """
+
+    def __init__(
+        self, stream: _Inflating, owned: Optional[IO[bytes]] = None, *, depth: int = 2
+    ) -> None:
+        super().__init__()
+        self._stream = stream
+        self._owned = owned
+        self._block = CHUNK
+        self._buf = b""
+        self._off = 0
+        self._eof = False
+        self._stop = False
+        self._error: Optional[BaseException] = None
+        self._blocks: queue.SimpleQueue[bytes] = queue.SimpleQueue()
+        self._credits: queue.SimpleQueue[None] = queue.SimpleQueue()
+        for _ in range(depth):
+            self._credits.put(None)
+        self._worker = threading.Thread(target=self._inflate, name="toolsfix-gunzip", daemon=True)
+        self._worker.start()
+
+    def _inflate(self) -> None:
+        """The helper thread: one block per credit the reader handed back; b"" ends it."""
+        try:
+            while True:
+                self._credits.get()
+                if self._stop:
+                    return
+                data = self._stream.read(self._block)
+                self._blocks.put(data)
+                if not data:
+                    return
+        except BaseException as exc:  # handed to the reader at this point of the stream
+            self._error = exc
+            self._blocks.put(b"")
+
+    def _next(self) -> bool:
+        """Make the next block current; False at the end of the stream."""
+        if self.closed:
+            raise ValueError("I/O operation on closed file")
+        if self._eof:
+            return False
+        data = self._blocks.get()
+        if not data:
+            self._eof = True
+            self._buf, self._off = b"", 0
+            if self._error is not None:
+                raise self._error
+            return False
+        self._credits.put(None)  # this block is the reader's now: the helper may make another
+        self._buf, self._off = data, 0
+        return True
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: Optional[int] = -1) -> bytes:
+        if self.closed:
+            raise ValueError("I/O operation on closed file")
+        if size is None or size < 0:
+            parts = [self._buf[self._off :]]
+            while self._next():
+                parts.append(self._buf)
+            self._off = len(self._buf)
+            return b"".join(parts)
+        end = self._off + size
+        if end <= len(self._buf):
+            out = self._buf[self._off : end]
+            self._off = end
+            return out
+        parts = [self._buf[self._off :]]
+        need = size - len(parts[0])
+        self._off = len(self._buf)
+        while need > 0 and self._next():
+            piece = self._buf[:need]
+            self._off = len(piece)
+            need -= len(piece)
+            parts.append(piece)
+        return b"".join(parts)
+
+    def readinto(self, buffer: Any) -> int:
+        data = self.read(len(memoryview(buffer)))
+        memoryview(buffer).cast("B")[: len(data)] = data
+        return len(data)
+
+    def skip(self, size: int) -> int:
+        """Move ``size`` bytes forward without copying them; returns how many there were."""
+        done = 0
+        while done < size:
+            avail = len(self._buf) - self._off
+            if avail == 0:
+                if not self._next():
+                    break
+                continue
+            step = min(avail, size - done)
+            self._off += step
+            done += step
+        return done
+
+    def close(self) -> None:
+        """Stop the helper (it may be inside one block) and close what this reader opened."""
+        if self.closed:
+            return
+        self._stop = True
+        self._credits.put(None)
+        while self._worker.is_alive():
+            with contextlib.suppress(queue.Empty):
+                self._blocks.get(timeout=0.05)
+        self._worker.join()
+        try:
+            self._stream.close()
+        finally:
+            if self._owned is not None:
+                self._owned.close()
+            super().close()
 
 
 class XzReader(io.RawIOBase):

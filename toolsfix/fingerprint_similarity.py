@@ -13,7 +13,7 @@ import heapq
 import weakref
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Optional
+from typing import NamedTuple, Optional
 
 from toolsfix.fingerprint import DriverFingerprint, SectionInfo
 from toolsfix.fpdb import FingerprintDB, Record
@@ -196,8 +196,10 @@ def _bit_jaccard(ba: int, la: int, bb: int, lb: int) -> Optional[float]:
     return inter / (la + lb - inter)
 
 
-@dataclass(frozen=True)
-class _Probe:
+# The index's private records are NamedTuples, not frozen dataclasses: a dataclass costs about a
+# millisecond to create at import (its methods are generated and compiled), and this module
+# loads on every ``verify`` that meets an unknown driver build.
+class _Probe(NamedTuple):
     """The file being identified, in the index's bitset vocabulary."""
 
     features: Features
@@ -205,11 +207,22 @@ class _Probe:
     undefined: int
 
 
-@dataclass(frozen=True)
-class _Member:
-    record: Record
+class _Member(NamedTuple):
+    """Records whose features are all equal, scored once for all of them.
+
+    A module's builds for many kernels often have identical features (same sections and
+    sizes, same symbols): they score alike, so a bucket keeps one member per distinct
+    feature set and expands it to its records only for the candidates reported.
+    """
+
+    records: tuple[Record, ...]
     features: Features
     undefined: int
+
+
+def _feature_key(f: Features) -> tuple[object, ...]:
+    return (tuple(f.structural.items()), f.undefined, f.identity, f.dependencies,
+            f.text_sha256, f.rodata_sha256, f.header)  # fmt: skip
 
 
 def _score(p: _Probe, m: _Member, symbol_js: Optional[float]) -> float:
@@ -252,15 +265,13 @@ def _score(p: _Probe, m: _Member, symbol_js: Optional[float]) -> float:
     return score / total
 
 
-@dataclass(frozen=True)
-class _Bucket:
+class _Bucket(NamedTuple):
     symbols: int
     n_symbols: int
     members: tuple[_Member, ...]
 
 
-@dataclass(frozen=True)
-class _Group:
+class _Group(NamedTuple):
     """Comparable records (same ELF class and machine), bucketed by their symbol sets.
 
     Builds of one module across kernels and releases mostly share a symbol set, so the symbol
@@ -307,11 +318,7 @@ def _index(db: FingerprintDB) -> _Index:
         sym_vocab = _vocab(by_symbols)
         und_vocab = _vocab(f.undefined for members in by_symbols.values() for _, f in members)
         buckets = tuple(
-            _Bucket(
-                _bits(syms, sym_vocab),
-                len(syms),
-                tuple(_Member(r, f, _bits(f.undefined, und_vocab)) for r, f in members),
-            )
+            _Bucket(_bits(syms, sym_vocab), len(syms), _members(members, und_vocab))
             for syms, members in by_symbols.items()
         )
         index[key] = _Group(buckets, sym_vocab, und_vocab)
@@ -319,12 +326,28 @@ def _index(db: FingerprintDB) -> _Index:
     return index
 
 
+def _members(
+    pairs: Sequence[tuple[Record, Features]], und_vocab: dict[str, int]
+) -> tuple[_Member, ...]:
+    """One member per distinct feature set, records in database order."""
+    alike: dict[tuple[object, ...], list[tuple[Record, Features]]] = {}
+    for record, f in pairs:
+        alike.setdefault(_feature_key(f), []).append((record, f))
+    return tuple(
+        _Member(tuple(r for r, _ in same), same[0][1], _bits(same[0][1].undefined, und_vocab))
+        for same in alike.values()
+    )
+
+
 def _top(mine: Features, group: _Group, k: int) -> list[tuple[float, Record, dict[str, float]]]:
-    """The ``k`` best-scoring records, exactly as scoring every record and sorting would give.
+    """The ``k`` best-scoring records, exactly as scoring every record and sorting by
+    (score descending, record key) would give.
 
     A record's score is at most ``1 - w_symbols * (1 - symbol_jaccard)`` (every other
     component perfect; weights sum to 1), so buckets are visited best bound first and the
-    walk stops once a bound falls below the k-th best score found.
+    walk stops once a bound falls below the k-th best score found. Records with equal
+    features are scored once (:class:`_Member`); only those scoring at least the k-th best
+    are expanded and sorted.
     """
     probe = group.probe(mine)
     n = len(mine.symbols)
@@ -333,7 +356,7 @@ def _top(mine: Features, group: _Group, k: int) -> list[tuple[float, Record, dic
         js = _bit_jaccard(probe.symbols, n, bucket.symbols, bucket.n_symbols)
         bounded.append((1.0 if js is None else 1.0 - _W_SYMBOLS * (1.0 - js), js, bucket))
     bounded.sort(key=lambda b: -b[0])
-    best: list[float] = []  # min-heap of the k best scores so far
+    best: list[float] = []  # min-heap of the k best record scores so far
     scored: list[tuple[float, _Member]] = []
     for bound, js, bucket in bounded:
         if len(best) >= k and bound + 1e-9 < best[0]:
@@ -341,9 +364,14 @@ def _top(mine: Features, group: _Group, k: int) -> list[tuple[float, Record, dic
         for member in bucket.members:
             score = _score(probe, member, js)
             scored.append((score, member))
-            if len(best) < k:
-                heapq.heappush(best, score)
-            elif score > best[0]:
-                heapq.heapreplace(best, score)
-    scored.sort(key=lambda item: (-item[0], item[1].record.key))
-    return [(s, m.record, feature_similarity(mine, m.features)[1]) for s, m in scored[:k]]
+            for _ in range(min(k, len(member.records))):  # each record is one entry
+                if len(best) < k:
+                    heapq.heappush(best, score)
+                elif score > best[0]:
+                    heapq.heapreplace(best, score)
+                else:
+                    break
+    floor = best[0] if len(best) >= k else float("-inf")
+    ranked = [(s, r, m) for s, m in scored if s >= floor for r in m.records]
+    ranked.sort(key=lambda item: (-item[0], item[1].key))
+    return [(s, r, feature_similarity(mine, m.features)[1]) for s, r, m in ranked[:k]]

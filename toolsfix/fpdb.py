@@ -18,21 +18,20 @@ one so that a run does not parse megabytes of JSON -- is :mod:`toolsfix.fpdb_sto
 from __future__ import annotations
 
 import contextlib
-import json
+import hashlib
 import os
 import re
 import sys
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Optional, TypeVar
 
 from toolsfix.datadirs import shipped_dir
-from toolsfix.distrib import CONFIGURATOR, Source, learn_want
 from toolsfix.errors import InputError
-from toolsfix.fingerprint import DriverFingerprint, fingerprint_bytes
-from toolsfix.fpdb_record import FILE_SCHEMA, RECORD_SCHEMA, Record, record_from_dict
+from toolsfix.fpdb_record import FILE_SCHEMA, RECORD_SCHEMA, Known, Record, record_from_dict
 from toolsfix.fpdb_store import (
+    DOC_ENCODER,
     INDEX_MIN_BYTES,
     IndexedStore,
     MemoryStore,
@@ -44,12 +43,17 @@ from toolsfix.fpdb_store import (
 )
 from toolsfix.knowledge import BINARY_DIR, SOLARIS_MODULES, arch_of_dir, classify_build
 
+if TYPE_CHECKING:  # the distrib readers and ELF parsing load only for learning (start-up time)
+    from toolsfix.distrib import Source
+    from toolsfix.fingerprint import DriverFingerprint
+
 __all__ = [
     "FILE_SCHEMA",
     "INDEX_MIN_BYTES",
     "RECORD_SCHEMA",
     "SOLARIS_MODULES",
     "FingerprintDB",
+    "Known",
     "Record",
     "default_db_dirs",
     "index_path",
@@ -57,6 +61,7 @@ __all__ = [
     "learn_source",
     "load_db",
     "record_from_dict",
+    "record_of",
     "save_records",
     "shipped_db_dir",
     "user_db_dir",
@@ -65,6 +70,7 @@ __all__ = [
 BINARY_PREFIX = BINARY_DIR
 SYNTHETIC_MARKER = "toolsfix synthetic"
 _SAFE_NAME_RE = re.compile(r"[^A-Za-z0-9._-]+")
+_K = TypeVar("_K", bound=Known)
 
 # --------------------------------------------------------------------------------------------
 # Locations
@@ -127,8 +133,8 @@ class FingerprintDB:
         self._records: Optional[tuple[Record, ...]] = None
 
     @staticmethod
-    def _unique(records: Iterable[Record]) -> tuple[Record, ...]:
-        unique: dict[tuple[str, ...], Record] = {}
+    def _unique(records: Iterable[_K]) -> tuple[_K, ...]:
+        unique: dict[tuple[str, ...], _K] = {}
         for record in records:
             unique.setdefault(record.key, record)
         return tuple(unique.values())
@@ -160,24 +166,46 @@ class FingerprintDB:
     def by_code_hash(self, code_hash: str) -> tuple[Record, ...]:
         return self._unique(r for store in self._stores for r in store.by_code_hash(code_hash))
 
+    def heads_by_sha256(self, shas: Iterable[str]) -> dict[str, tuple[Known, ...]]:
+        """For each sha256 of ``shas`` the database knows: what :meth:`by_sha256` returns, as
+        heads when a store can serve them without building records (one batched lookup per
+        store: the whole cost of identifying files of a learned release)."""
+        wanted = set(shas)
+        found: dict[str, list[Known]] = {}
+        for store in self._stores:
+            for sha, heads in store.heads_by_sha256(wanted).items():
+                found.setdefault(sha, []).extend(heads)
+        return {sha: self._unique(heads) for sha, heads in found.items()}
 
-def load_db(dirs: Sequence[Path]) -> FingerprintDB:
+
+def load_db(dirs: Sequence[Path], *, write_index: bool = False) -> FingerprintDB:
     """Read every ``*.json`` in each existing directory (sorted, so loading is deterministic).
 
     Missing directories are skipped (a fresh user has no database); a malformed file raises
     :class:`InputError` naming the file, record and field. Large files are served from their
-    SQLite index when it is current (see the module docstring).
+    SQLite index when it is current (see the module docstring); ``write_index`` lets a load
+    that had to parse one write its index for the next run. The shipped directory is read as
+    package data (:class:`~toolsfix.fpdb_store.PackagedStore`) and never gets an index.
     """
     stores: list[Store] = []
     used = []
+    shipped = _resolved(shipped_db_dir())
     for d in dirs:
         directory = Path(d)
         if not directory.is_dir():
             continue
         used.append(directory)
+        packaged = _resolved(directory) == shipped
         for path in sorted(directory.glob("*.json")):
-            stores.append(store_of(path))
+            stores.append(store_of(path, write=write_index, packaged=packaged))
     return FingerprintDB((), used, stores=stores)
+
+
+def _resolved(path: Path) -> Optional[Path]:
+    try:
+        return path.resolve()
+    except (OSError, RuntimeError):  # a symlink loop: not the shipped directory
+        return None
 
 
 # --------------------------------------------------------------------------------------------
@@ -205,8 +233,12 @@ def learn(
     records: list[Record] = []
     for relpath, data in members:
         fp = _fingerprint_member(relpath, data, problems)
-        if fp is not None:
-            records.append(_record(relpath, fp, tools_version, build, source, synthetic))
+        if fp is None:
+            continue
+        record = record_of(relpath, fp, tools_version=tools_version, build=build,
+                           source=source, synthetic=synthetic)  # fmt: skip
+        if record is not None:
+            records.append(record)
     return records
 
 
@@ -214,10 +246,20 @@ def _fingerprint_member(
     relpath: str, data: bytes, problems: Optional[list[str]]
 ) -> Optional[DriverFingerprint]:
     """The fingerprint of a driver file worth recording, or None (noted in ``problems``)."""
-    where = classify_build(relpath)
-    if where is None:
+    from toolsfix.fingerprint import fingerprint_bytes  # lazy: only learning parses ELF
+
+    if classify_build(relpath) is None:
         return None
-    fp = fingerprint_bytes(data, name=relpath)
+    return _worth_recording(relpath, fingerprint_bytes(data, name=relpath), problems)
+
+
+def _worth_recording(
+    relpath: str, fp: DriverFingerprint, problems: Optional[list[str]]
+) -> Optional[DriverFingerprint]:
+    """``fp`` of the driver file ``relpath`` when it is a record to keep, else None; what is
+    wrong with it (not ELF, the wrong architecture for its directory) goes to ``problems``."""
+    where = classify_build(relpath)
+    assert where is not None  # only classified paths are fingerprinted
     if not fp.is_elf:
         if problems is not None:
             problems.append(f"{relpath}: skipped: {fp.error}")
@@ -231,19 +273,22 @@ def _fingerprint_member(
     return fp
 
 
-def _record(
+def record_of(
     relpath: str,
     fp: DriverFingerprint,
+    *,
     tools_version: Optional[str],
     build: Optional[str],
     source: str,
-    synthetic: bool,
-) -> Record:
+    synthetic: bool = False,
+) -> Optional[Record]:
+    """The record of the driver build at ``relpath`` (relative to a distrib root or a
+    ``LIBDIR``) with fingerprint ``fp``; None when the path is not a driver build. The one
+    place a record is made from a file, whether it was parsed here or known by its hash."""
     where = classify_build(relpath)
-    assert where is not None  # only classified paths are fingerprinted
-    is_synthetic = synthetic or any(SYNTHETIC_MARKER in c for c in fp.comments)
+    if where is None:
+        return None
     norm = relpath.replace("\\", "/")
-    norm = norm[norm.find(BINARY_PREFIX) :]
     return Record(
         tools_version=tools_version,
         build=build,
@@ -251,9 +296,9 @@ def _record(
         arch=fp.arch,
         module=where.module,
         layout=where.layout,
-        path=norm,
+        path=norm[norm.find(BINARY_PREFIX) :],
         source=source,
-        synthetic=is_synthetic,
+        synthetic=synthetic or any(SYNTHETIC_MARKER in c for c in fp.comments),
         fingerprint=fp,
     )
 
@@ -271,26 +316,37 @@ class Learned:
 def learn_source(distrib: Source, *, source: str, synthetic: bool = False) -> Learned:
     """Fingerprint every driver build of a distrib in one streaming pass.
 
-    Each driver is fingerprinted as it passes and its bytes dropped at once, so memory is
-    one driver (at most :data:`~toolsfix.safeio.MAX_DRIVER_BYTES`) plus small fingerprints,
-    whatever the distrib holds; the configurator, wherever it sits in the stream, gives the
-    version and build the records are filed under.
+    Drivers are handed to :func:`~toolsfix.fingerprint_pool.fingerprint_stream` as they pass
+    (parsed by a worker process while the stream goes on, a few batches at a time) and their
+    bytes dropped once parsed, so memory is a few drivers (each at most
+    :data:`~toolsfix.safeio.MAX_DRIVER_BYTES`) plus small fingerprints, whatever the distrib
+    holds; the configurator, wherever it sits in the stream, gives the version and build the
+    records are filed under.
     """
+    from toolsfix.distrib import CONFIGURATOR, learn_want  # lazy: start-up time of fingerprint
+    from toolsfix.fingerprint_pool import fingerprint_stream  # lazy: only learning parses ELF
     from toolsfix.installer import find_buildnr  # lazy: only learning reads a configurator
+
+    release: list[Optional[str]] = [None, None]
+
+    def drivers() -> Iterator[tuple[str, bytes]]:
+        for entry in distrib.entries(learn_want):
+            if entry.data is None:
+                continue
+            if entry.member.path == CONFIGURATOR:
+                release[:] = find_buildnr(entry.data.decode("utf-8", "replace"))[:2]
+            elif classify_build(entry.member.path) is not None:
+                yield entry.member.path, entry.data
 
     problems: list[str] = []
     found: list[tuple[str, DriverFingerprint]] = []
-    version = build = None
-    for entry in distrib.entries(learn_want):
-        if entry.data is None:
-            continue
-        if entry.member.path == CONFIGURATOR:
-            version, build, _ = find_buildnr(entry.data.decode("utf-8", "replace"))
-            continue
-        fp = _fingerprint_member(entry.member.path, entry.data, problems)
-        if fp is not None:
-            found.append((entry.member.path, fp))
-    records = tuple(_record(p, fp, version, build, source, synthetic) for p, fp in found)
+    for fp in fingerprint_stream(drivers()):
+        if _worth_recording(fp.name, fp, problems) is not None:
+            found.append((fp.name, fp))
+    version, build = release
+    made = (record_of(p, fp, tools_version=version, build=build, source=source,
+                      synthetic=synthetic) for p, fp in found)  # fmt: skip
+    records = tuple(r for r in made if r is not None)
     return Learned(records, version, build, tuple(problems))
 
 
@@ -304,29 +360,39 @@ def _sort_key(record: Record) -> tuple[str, ...]:
     return (record.layout, record.os_dir, record.module, record.sha256, record.source)
 
 
-def _document_lines(records: Sequence[Record]) -> Iterator[str]:
+def _document_lines(records: Sequence[Record], docs: list[str]) -> Iterator[str]:
     """The file, one record per line: C-encoded (``json.dumps`` with ``indent`` falls back to
-    the pure-Python encoder, 10x slower on 2,000 records), yet a re-learn diffs per record."""
-    encode = json.JSONEncoder(sort_keys=True, ensure_ascii=True, separators=(",", ":")).encode
+    the pure-Python encoder, 10x slower on 2,000 records), yet a re-learn diffs per record.
+
+    Each record's text is appended to ``docs`` too: it is exactly what the SQLite index
+    stores (:data:`toolsfix.fpdb_store.DOC_ENCODER`), so records are encoded once.
+    """
+    encode = DOC_ENCODER.encode
     yield f'{{"schema":{encode(FILE_SCHEMA)},"records":[\n'
     for i, record in enumerate(records):
-        yield encode(record.to_dict()) + (",\n" if i + 1 < len(records) else "\n")
+        doc = encode(record.to_dict())
+        docs.append(doc)
+        yield doc + (",\n" if i + 1 < len(records) else "\n")
     yield "]}\n"
 
 
-def _write_document(path: Path, records: Sequence[Record]) -> bytes:
-    """Write ``path`` atomically (temp file, fsync, rename); returns the bytes written."""
+def _write_document(path: Path, records: Sequence[Record]) -> tuple[tuple[int, str], list[str]]:
+    """Write ``path`` atomically (temp file, fsync, rename), line by line; returns the size
+    and sha256 of what was written, and each record's JSON text."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    digest_input: list[bytes] = []
+    docs: list[str] = []
+    digest = hashlib.sha256()
+    size = 0
     with tmp.open("wb") as fh:
-        for line in _document_lines(records):
+        for line in _document_lines(records, docs):
             chunk = line.encode("ascii")
-            digest_input.append(chunk)
+            digest.update(chunk)
+            size += len(chunk)
             fh.write(chunk)
         fh.flush()
         os.fsync(fh.fileno())
     os.replace(tmp, path)
-    return b"".join(digest_input)
+    return (size, digest.hexdigest()), docs
 
 
 def save_records(db_dir: Path, records: Iterable[Record]) -> list[Path]:
@@ -353,11 +419,11 @@ def save_records(db_dir: Path, records: Iterable[Record]) -> list[Path]:
         ordered = sorted(merged.values(), key=_sort_key)
         try:
             db.mkdir(parents=True, exist_ok=True)
-            data = _write_document(path, ordered)
+            stamp, docs = _write_document(path, ordered)
         except OSError as exc:
             raise InputError(f"{path}: cannot write ({exc.strerror or exc})") from None
-        if len(data) >= INDEX_MIN_BYTES:
-            write_index(path, ordered, data)
+        if stamp[0] >= INDEX_MIN_BYTES:
+            write_index(path, ordered, stamp, docs)
         else:
             with contextlib.suppress(OSError):
                 os.unlink(index_path(path))  # a file that shrank: no stale index left behind
@@ -365,6 +431,6 @@ def save_records(db_dir: Path, records: Iterable[Record]) -> list[Path]:
     return written
 
 
-def load_all(extra: Sequence[Path] = ()) -> FingerprintDB:
+def load_all(extra: Sequence[Path] = (), *, write_index: bool = False) -> FingerprintDB:
     """The database every command uses: shipped records, the user's, then ``--db`` dirs."""
-    return load_db([*default_db_dirs(), *extra])
+    return load_db([*default_db_dirs(), *extra], write_index=write_index)

@@ -9,19 +9,42 @@ its files are read) both build on it.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional, Protocol
 
-from toolsfix.fingerprint import DriverFingerprint, SectionInfo, parse_identity, symbols_digest
 from toolsfix.knowledge import lso_era
 
-__all__ = ["FILE_SCHEMA", "RECORD_SCHEMA", "Record", "record_from_dict"]
+if TYPE_CHECKING:  # loaded only to build full records (start-up time of exact matches)
+    from toolsfix.fingerprint import DriverFingerprint
+
+__all__ = [
+    "FILE_SCHEMA",
+    "RECORD_SCHEMA",
+    "Known",
+    "Record",
+    "RecordHead",
+    "head_from_row",
+    "record_from_dict",
+]
 
 RECORD_SCHEMA = "toolsfix-fingerprint/1"
 FILE_SCHEMA = "toolsfix-fingerprints/1"
 
 _SHA_RE = re.compile(r"[0-9a-f]{64}")
+
+
+def fact_key(known: Known) -> tuple[str, str, str, str, str, str]:
+    """What makes two known builds the same fact, for a record and its head alike: where it
+    ships and its bytes (the source it was learned from is deliberately not part of it)."""
+    return (
+        known.layout,
+        known.tools_version or "",
+        known.build or "",
+        known.os_dir,
+        known.module,
+        known.sha256,
+    )
 
 
 @dataclass(frozen=True)
@@ -50,13 +73,37 @@ class Record:
     @property
     def key(self) -> tuple[str, str, str, str, str, str]:
         """What makes two records the same fact (the source is deliberately not part of it)."""
-        return (
-            self.layout,
-            self.tools_version or "",
-            self.build or "",
-            self.os_dir,
-            self.module,
-            self.sha256,
+        return fact_key(self)
+
+    @property
+    def identity(self) -> Optional[str]:
+        return self.fingerprint.identity
+
+    @property
+    def elf_class(self) -> Optional[int]:
+        return self.fingerprint.elf_class
+
+    @property
+    def machine(self) -> Optional[str]:
+        return self.fingerprint.machine
+
+    @property
+    def head(self) -> RecordHead:
+        """The fields an exact hash match reports (what the index stores beside the JSON)."""
+        return RecordHead(
+            tools_version=self.tools_version,
+            build=self.build,
+            os_dir=self.os_dir,
+            arch=self.arch,
+            module=self.module,
+            layout=self.layout,
+            path=self.path,
+            source=self.source,
+            synthetic=self.synthetic,
+            sha256=self.sha256,
+            identity=self.identity,
+            elf_class=self.elf_class,
+            machine=self.machine,
         )
 
     @property
@@ -93,6 +140,68 @@ class Record:
             "dependency_source": fp.dependency_source,
             "comments": list(fp.comments),
         }
+
+
+class Known(Protocol):
+    """What the ``exact`` rung reads of a known build: a :class:`Record`, or its
+    :class:`RecordHead` when the record comes from an index and nothing else is needed."""
+
+    @property
+    def tools_version(self) -> Optional[str]: ...
+    @property
+    def build(self) -> Optional[str]: ...
+    @property
+    def os_dir(self) -> str: ...
+    @property
+    def arch(self) -> Optional[str]: ...
+    @property
+    def module(self) -> str: ...
+    @property
+    def layout(self) -> str: ...
+    @property
+    def path(self) -> str: ...
+    @property
+    def source(self) -> str: ...
+    @property
+    def synthetic(self) -> bool: ...
+    @property
+    def sha256(self) -> str: ...
+    @property
+    def identity(self) -> Optional[str]: ...
+    @property
+    def elf_class(self) -> Optional[int]: ...
+    @property
+    def machine(self) -> Optional[str]: ...
+    @property
+    def key(self) -> tuple[str, str, str, str, str, str]: ...
+
+
+@dataclass(frozen=True)
+class RecordHead:
+    """A known build without its structure (sections, symbols, hashes of parts).
+
+    An exact hash match needs only these fields: building and validating the whole record
+    (~0.2 ms) for each of thousands of identified files would cost more than hashing them.
+    """
+
+    tools_version: Optional[str]
+    build: Optional[str]
+    os_dir: str
+    arch: Optional[str]
+    module: str
+    layout: str
+    path: str
+    source: str
+    synthetic: bool
+    sha256: str
+    identity: Optional[str]
+    elf_class: Optional[int]
+    machine: Optional[str]
+
+    @property
+    def key(self) -> tuple[str, str, str, str, str, str]:
+        """Same as :attr:`Record.key`."""
+        return fact_key(self)
 
 
 # --------------------------------------------------------------------------------------------
@@ -154,6 +263,9 @@ def record_from_dict(d: Any) -> Record:
 
 
 def _record_from_dict(d: Any) -> Record:
+    # lazy: an exact match reads heads only and never needs the fingerprint module
+    from toolsfix.fingerprint import DriverFingerprint, SectionInfo, parse_identity, symbols_digest
+
     if not isinstance(d, dict):
         raise _Invalid(f"expected an object, got {type(d).__name__}")
     schema = _get(d, "schema", str)
@@ -239,4 +351,94 @@ def _record_from_dict(d: Any) -> Record:
         source=_get(d, "source", str),
         synthetic=_get(d, "synthetic", bool),
         fingerprint=fp,
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Heads as the index stores them
+
+
+_STR_OR_NONE = (str, type(None))
+_ARCHS = (None, "i386", "amd64")
+_LAYOUTS = ("solaris", "linux")
+
+#: The columns of a head, in the order :func:`head_from_row` reads them.
+HEAD_COLUMNS: tuple[str, ...] = (
+    "tools_version", "build", "os_dir", "arch", "module", "layout", "path", "source",
+    "synthetic", "sha256", "identity", "elf_class", "machine",
+)  # fmt: skip
+
+
+def head_row(record: Record) -> tuple[Any, ...]:
+    """A record's head as a row of :data:`HEAD_COLUMNS` (``synthetic`` as 0/1)."""
+    h = record.head
+    return (
+        h.tools_version, h.build, h.os_dir, h.arch, h.module, h.layout, h.path, h.source,
+        int(h.synthetic), h.sha256, h.identity, h.elf_class, h.machine,
+    )  # fmt: skip
+
+
+def _text(value: Any, name: str, *, nullable: bool = False) -> Any:
+    if isinstance(value, str) or (value is None and nullable):
+        return value
+    raise _Invalid(f"{name}: expected {'string or null' if nullable else 'string'}, "
+                   f"got {type(value).__name__}")  # fmt: skip
+
+
+def head_from_row(row: Sequence[Any]) -> RecordHead:
+    """Validate a row of :data:`HEAD_COLUMNS` (values as SQLite returns them) into a head.
+
+    The same rules as :func:`record_from_dict` for these fields, since an index file is as
+    untrusted as the JSON beside it. Raises :class:`ValueError` naming the column.
+    """
+    try:
+        return _head_from_row(row)
+    except _Invalid as exc:
+        raise ValueError(str(exc)) from None
+
+
+def _head_from_row(row: Sequence[Any]) -> RecordHead:
+    if len(row) != len(HEAD_COLUMNS):
+        raise _Invalid(f"expected {len(HEAD_COLUMNS)} columns, got {len(row)}")
+    (version, build, os_dir, arch, module, layout, path, source, synthetic, sha, identity,
+     elf_class, machine) = row  # fmt: skip
+    # One expression accepts a sound row (thousands are read per run); the checks below
+    # only run to word what is wrong with a damaged one.
+    if (
+        type(version) in _STR_OR_NONE and type(build) in _STR_OR_NONE
+        and type(os_dir) is str and os_dir and type(module) is str and module
+        and arch in _ARCHS and layout in _LAYOUTS and type(path) is str
+        and type(source) is str and type(synthetic) is int and synthetic in (0, 1)
+        and type(sha) is str and len(sha) == 64 and _SHA_RE.fullmatch(sha)
+        and type(identity) in _STR_OR_NONE and type(elf_class) is int
+        and elf_class in (32, 64) and type(machine) is str
+    ):  # fmt: skip
+        return RecordHead(version, build, os_dir, arch, module, layout, path, source,
+                          bool(synthetic), sha, identity, elf_class, machine)  # fmt: skip
+    if layout not in ("solaris", "linux"):
+        raise _Invalid(f"layout: expected 'solaris' or 'linux', got {layout!r}")
+    if arch not in (None, "i386", "amd64"):
+        raise _Invalid(f"arch: expected 'i386', 'amd64' or null, got {arch!r}")
+    if type(elf_class) is not int or elf_class not in (32, 64):
+        raise _Invalid(f"elf_class: expected 32 or 64, got {elf_class!r}")
+    if type(synthetic) is not int or synthetic not in (0, 1):
+        raise _Invalid(f"synthetic: expected 0 or 1, got {synthetic!r}")
+    if not isinstance(sha, str) or not _SHA_RE.fullmatch(sha):
+        raise _Invalid(f"sha256: expected 64 lower-case hex digits, got {sha!r}")
+    if not _text(os_dir, "os_dir") or not _text(module, "module"):
+        raise _Invalid("os_dir and module must not be empty")
+    return RecordHead(
+        tools_version=_text(version, "tools_version", nullable=True),
+        build=_text(build, "build", nullable=True),
+        os_dir=os_dir,
+        arch=arch,
+        module=module,
+        layout=layout,
+        path=_text(path, "path"),
+        source=_text(source, "source"),
+        synthetic=bool(synthetic),
+        sha256=sha,
+        identity=_text(identity, "identity", nullable=True),
+        elf_class=elf_class,
+        machine=_text(machine, "machine"),
     )

@@ -28,20 +28,19 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional, TypeVar
 
-from toolsfix.fingerprint import DriverFingerprint
-from toolsfix.fingerprint_similarity import (  # the scoring lives there; re-exported here
-    _METADATA_SECTIONS,
-    WEIGHTS,
-    Features,
-    _index,
-    _top,
-    feature_similarity,
-    similarity,
-)
-from toolsfix.fpdb import FingerprintDB, Record
+from toolsfix.fpdb import FingerprintDB, Known
 from toolsfix.knowledge import lso_era
+
+if TYPE_CHECKING:  # at run time loaded on first use (see __getattr__): start-up time
+    from toolsfix.fingerprint import DriverFingerprint
+    from toolsfix.fingerprint_similarity import (  # the scoring lives there; re-exported here
+        WEIGHTS,
+        Features,
+        feature_similarity,
+        similarity,
+    )
 
 __all__ = [
     "NEAREST_THRESHOLD",
@@ -53,10 +52,25 @@ __all__ = [
     "best_of",
     "feature_similarity",
     "identify",
+    "identify_known",
+    "prepare_nearest",
     "similarity",
 ]
 
 RUNGS = ("exact", "code-identical", "nearest", "unknown")
+
+_SCORING = frozenset({"WEIGHTS", "Features", "feature_similarity", "similarity"})
+
+
+def __getattr__(name: str) -> Any:
+    """The re-exported scoring names, imported on first use: identifying files by their hash
+    (the common case) never scores, so it does not pay for loading the scoring module."""
+    if name in _SCORING:
+        from toolsfix import fingerprint_similarity  # lazy: start-up time of exact matches
+
+        return getattr(fingerprint_similarity, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 #: Minimum similarity for ``nearest``. Calibrated on a synthetic corpus of 240 builds (8 Tools
 #: releases x 6 directories x 5 modules): another release's build of the same module and
@@ -88,7 +102,7 @@ class Candidate:
     components: tuple[tuple[str, float], ...] = ()
 
     @classmethod
-    def from_record(cls, record: Record, score: float,
+    def from_record(cls, record: Known, score: float,
                     components: tuple[tuple[str, float], ...] = ()) -> Candidate:  # fmt: skip
         return cls(
             tools_version=record.tools_version,
@@ -181,45 +195,116 @@ class Identification:
 # Identification
 
 
-def _distinct(records: Sequence[Record]) -> int:
+def _distinct(records: Sequence[Known]) -> int:
     return len({(r.layout, r.tools_version, r.build, r.os_dir, r.module) for r in records})
 
 
-def _era(fp: DriverFingerprint, records: Sequence[Record]) -> str:
+def _era(identity: Optional[str], records: Sequence[Known]) -> str:
     """LSO era from the matched records' Tools version and directory, if they all agree."""
-    eras = {lso_era(fp.identity, r.tools_version, r.os_dir) for r in records}
+    eras = {lso_era(identity, r.tools_version, r.os_dir) for r in records}
     return eras.pop() if len(eras) == 1 else "unknown"
 
 
-def _order(records: Iterable[Record]) -> list[Record]:
+_R = TypeVar("_R", bound=Known)
+
+
+def _order(records: Iterable[_R]) -> list[_R]:
     return sorted(records, key=lambda r: (r.layout, r.tools_version or "", r.build or "",
                                           r.os_dir, r.module, r.source))  # fmt: skip
+
+
+def prepare_nearest(db: FingerprintDB) -> None:
+    """Build ``db``'s nearest-match index now (it is built once per database, on first use).
+
+    For a caller with idle time before its first nearest match, e.g. while a worker process
+    imports LIEF and parses (:func:`toolsfix.fingerprint_pool.fingerprint_paths`).
+    """
+    from toolsfix.fingerprint_similarity import _index  # lazy: start-up time of exact matches
+
+    _index(db)
 
 
 def identify(
     fp: DriverFingerprint, db: FingerprintDB, *, location_arch: Optional[str] = None
 ) -> Identification:
     """Place ``fp`` on the rung ladder against ``db`` (see the module docstring)."""
-    mismatch = bool(location_arch and fp.arch and fp.arch != location_arch) or bool(
-        location_arch and fp.is_elf and fp.arch is None
-    )
-    common: dict[str, Any] = {
-        "name": fp.name,
-        "sha256": fp.sha256,
-        "arch": fp.arch,
-        "location_arch": location_arch,
-        "arch_mismatch": mismatch,
-        "identity": fp.identity,
-    }
+    mismatch = _mismatch(fp.is_elf, fp.arch, location_arch)
+    common = _common(fp.name, fp.sha256, fp.arch, fp.identity, location_arch, mismatch)
     if not fp.is_elf:
         return Identification("unknown", (), False, fp.error or "not an ELF object", **common,
                               lso_era="unknown")  # fmt: skip
     result = _identify_elf(fp, db, common)
-    if mismatch:
-        what = fp.arch or f"ELF{fp.elf_class} {fp.machine}"
-        note = f"the file is {what} but its location is {location_arch}"
-        result = replace(result, reason=f"{result.reason}; {note}")
-    return result
+    return _noted(result, mismatch, fp.arch, fp.elf_class, fp.machine, location_arch)
+
+
+def identify_known(
+    name: str, known: Sequence[Known], *, location_arch: Optional[str] = None
+) -> Identification:
+    """The ``exact`` answer for a file whose sha256 the database knows, from the matching
+    records alone (``known``: what :meth:`FingerprintDB.by_sha256` returns, in that order).
+
+    Equal to :func:`identify` of the file's fingerprint: a fingerprint is a function of the
+    bytes, so the first record's identity, class and machine are the file's. Neither the file
+    nor a full record is parsed; that is what makes identifying the files of a learned
+    release cost little more than hashing them.
+    """
+    first = known[0]
+    mismatch = _mismatch(True, first.arch, location_arch)
+    common = _common(name, first.sha256, first.arch, first.identity, location_arch, mismatch)
+    result = _exact(first.identity, _order(known), common)
+    return _noted(result, mismatch, first.arch, first.elf_class, first.machine, location_arch)
+
+
+def _mismatch(is_elf: bool, arch: Optional[str], location_arch: Optional[str]) -> bool:
+    return bool(location_arch and arch and arch != location_arch) or bool(
+        location_arch and is_elf and arch is None
+    )
+
+
+def _common(
+    name: str, sha256: str, arch: Optional[str], identity: Optional[str],
+    location_arch: Optional[str], mismatch: bool,
+) -> dict[str, Any]:  # fmt: skip
+    """The fields every rung's answer shares: what the file is and where it sits."""
+    return {
+        "name": name,
+        "sha256": sha256,
+        "arch": arch,
+        "location_arch": location_arch,
+        "arch_mismatch": mismatch,
+        "identity": identity,
+    }
+
+
+def _noted(
+    result: Identification, mismatch: bool, arch: Optional[str], elf_class: Optional[int],
+    machine: Optional[str], location_arch: Optional[str],
+) -> Identification:  # fmt: skip
+    """``result`` with the location mismatch, if any, added to its reason."""
+    if not mismatch:
+        return result
+    what = arch or f"ELF{elf_class} {machine}"
+    note = f"the file is {what} but its location is {location_arch}"
+    return replace(result, reason=f"{result.reason}; {note}")
+
+
+def _exact(
+    identity: Optional[str], exact: Sequence[Known], common: dict[str, Any]
+) -> Identification:
+    """The ``exact`` rung over the (ordered, non-empty) records sharing the file's sha256."""
+    builds = _distinct(exact)
+    ambiguous = builds > 1
+    why = "same sha256 as a known build"
+    if ambiguous:
+        why = f"same sha256 as {builds} known builds: cannot tell which one"
+    return Identification(
+        "exact",
+        tuple(Candidate.from_record(r, 1.0) for r in exact),
+        ambiguous,
+        why,
+        lso_era=_era(identity, exact),
+        **common,
+    )
 
 
 def best_of(
@@ -255,18 +340,7 @@ def _identify_elf(
     """The rungs in order; the first that applies answers (hash lookups before scoring)."""
     exact = _order(db.by_sha256(fp.sha256))
     if exact:
-        ambiguous = _distinct(exact) > 1
-        why = "same sha256 as a known build"
-        if ambiguous:
-            why = f"same sha256 as {_distinct(exact)} known builds: cannot tell which one"
-        return Identification(
-            "exact",
-            tuple(Candidate.from_record(r, 1.0) for r in exact),
-            ambiguous,
-            why,
-            lso_era=_era(fp, exact),
-            **common,
-        )
+        return _exact(fp.identity, exact, common)
 
     if fp.code_hash:
         same_code = _order(
@@ -285,9 +359,12 @@ def _identify_elf(
                 tuple(Candidate.from_record(r, 1.0) for r in same_code),
                 ambiguous,
                 why,
-                lso_era=_era(fp, same_code),
+                lso_era=_era(fp.identity, same_code),
                 **common,
             )
+
+    # lazy: only the nearest rung scores (start-up time of hash matches)
+    from toolsfix.fingerprint_similarity import Features, _index, _top
 
     mine = Features.of(fp)
     group = _index(db).get((mine.elf_class, mine.machine))
@@ -318,6 +395,8 @@ def _identify_elf(
 
 
 def _metadata_differences(a: DriverFingerprint, b: DriverFingerprint) -> list[str]:
+    from toolsfix.fingerprint_similarity import _METADATA_SECTIONS  # lazy: start-up time
+
     differ = []
     if a.comments != b.comments:
         differ.append(".comment")

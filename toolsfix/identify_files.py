@@ -10,20 +10,19 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 from toolsfix.errors import ExitCode, InputError
-from toolsfix.findings import SCHEMA_VERSION
-from toolsfix.fingerprint import MAX_FILE_SIZE, DriverFingerprint
-from toolsfix.fingerprint_pool import fingerprint_files
 from toolsfix.fpdb import FingerprintDB
-from toolsfix.identify import RUNGS, Identification, identify
+from toolsfix.identify import RUNGS, Identification, identify, identify_known, prepare_nearest
 from toolsfix.knowledge import arch_of_dir, is_solaris_dir
-from toolsfix.safeio import open_regular
+from toolsfix.safeio import MAX_DRIVER_BYTES, open_regular
+
+if TYPE_CHECKING:  # the fingerprint module loads only when a file must be parsed
+    from toolsfix.fingerprint import DriverFingerprint
 
 #: ``--fail-on`` values: the weakest rung that still passes is the one above the threshold.
 #: ``unknown`` (the default) fails on files nothing matched, including files that are not ELF
@@ -79,70 +78,89 @@ class Identifications:
         return ExitCode.FINDINGS if self.failing(fail_on) else ExitCode.OK
 
     def to_dict(self) -> dict[str, Any]:
+        from toolsfix.findings import SCHEMA_VERSION  # lazy: start-up time (text needs none)
+
         return {"schema_version": SCHEMA_VERSION, "results": [r.to_dict() for r in self.results]}
 
 
 def default_jobs() -> int:
-    """Worker processes when ``-j 0``: at most 2 (see :func:`fingerprint_files`)."""
+    """Processes when ``-j 0``: at most 2 (see :func:`identify_files`)."""
     return min(2, os.cpu_count() or 1)
+
+
+#: Unknown files from which ``-j 2`` (the default on two or more CPUs) parses in a worker
+#: process beside identification; fewer are parsed here (a fork would cost more).
+PIPELINE_MIN = 64
 
 
 def _sha256_of(path: Path) -> Optional[str]:
     """sha256 of a regular file within the driver cap, or None (the full path reports why).
 
-    hashlib releases the GIL on large buffers, so threads hash files in parallel.
+    Files are hashed one after the other: a thread pool cost ~0.1 ms of hand-over per file,
+    more than hashing a typical 20 KB object takes. Reads are sized from ``fstat`` (a read of
+    "up to the cap" would allocate the whole 64 MB cap for every file), and bounded by the
+    cap of :data:`toolsfix.fingerprint.MAX_FILE_SIZE` on the bytes actually read, so a file
+    growing under us cannot make it read more.
     """
     try:
         fd = open_regular(os.fspath(path))
     except InputError:  # fingerprint_file words the refusal when it meets the file
         return None
     try:
-        with open(fd, "rb", buffering=0, closefd=False) as fh:
-            data = fh.read(MAX_FILE_SIZE + 1)
+        size = os.fstat(fd).st_size
+        if size > MAX_DRIVER_BYTES:
+            return None
+        digest = hashlib.sha256()
+        total = 0
+        while chunk := os.read(fd, size + 1):
+            total += len(chunk)
+            if total > MAX_DRIVER_BYTES:
+                return None
+            digest.update(chunk)
     except OSError:
         return None
     finally:
         os.close(fd)
-    return None if len(data) > MAX_FILE_SIZE else hashlib.sha256(data).hexdigest()
-
-
-def _known(path: Path, sha: Optional[str], db: FingerprintDB) -> Optional[DriverFingerprint]:
-    """The recorded fingerprint of a file whose sha256 the database knows.
-
-    A fingerprint is a pure function of the bytes, so a file with a known sha256 has exactly
-    the recorded features: re-parsing it would only spend time (LIEF's import alone is
-    0.3-0.8 s). Files of the same release as a learned database are then identified at the
-    cost of hashing them. Its name is the given path; what no record stores (the engine, the
-    warnings of a parse) is left empty.
-    """
-    if sha is None:
-        return None
-    records = db.by_sha256(sha)
-    if not records:
-        return None
-    return replace(records[0].fingerprint, name=str(path), engine="database", warnings=())
+    return digest.hexdigest()
 
 
 def identify_files(paths: Sequence[Path], db: FingerprintDB, *, jobs: int = 0) -> Identifications:
-    """Fingerprint ``paths`` (``jobs`` workers, 0 = :func:`default_jobs`) and identify each.
+    """Fingerprint ``paths`` (``jobs`` processes, 0 = :func:`default_jobs`) and identify each.
 
-    Files are hashed first (threads); a file the database knows by its sha256 takes the
-    recorded fingerprint, and only the others are parsed (LIEF is imported only then).
+    Files are hashed first and looked up in one batch. A file the database knows by its
+    sha256 is answered from the matching records' heads (:func:`identify_known`): a
+    fingerprint is a pure function of the bytes, so re-parsing the file (LIEF's import alone
+    is 0.3-0.8 s) or building the full records would only spend time. Only the other files
+    are parsed, and LIEF is imported only then. With two processes (``-j 2``, the default
+    on two CPUs) one worker imports LIEF and parses while this process builds the
+    nearest-match index and identifies each file as its fingerprint arrives; with more,
+    a pool parses all unknown files first; with one, everything runs here.
     """
     workers = jobs if jobs > 0 else default_jobs()
-    if len(paths) > 1 and db:
-        with ThreadPoolExecutor(max(1, workers)) as pool:
-            shas = list(pool.map(_sha256_of, paths))
-    else:
-        shas = [None] * len(paths)
-    fps: list[Optional[DriverFingerprint]] = [_known(p, s, db) for p, s in zip(paths, shas)]
-    todo = [i for i, fp in enumerate(fps) if fp is None]
-    for i, fp in zip(todo, fingerprint_files([paths[i] for i in todo], jobs=workers)):
-        fps[i] = fp
+    shas = [_sha256_of(p) for p in paths] if db else [None] * len(paths)
+    known = db.heads_by_sha256(s for s in shas if s is not None) if db else {}
+    answers: list[Optional[Identification]] = [
+        identify_known(str(p), known[s], location_arch=location_arch(p))
+        if s is not None and s in known
+        else None
+        for p, s in zip(paths, shas)
+    ]
+    todo = [i for i, answer in enumerate(answers) if answer is None]
+    if todo:
+        # lazy: ELF parsing (and LIEF) load only when a file is not known by its hash
+        from toolsfix.fingerprint_pool import fingerprint_files, fingerprint_paths
+
+        unknown = [paths[i] for i in todo]
+        if workers == 2 and len(todo) >= PIPELINE_MIN and db:
+            fps: Iterable[DriverFingerprint] = fingerprint_paths(
+                unknown, prepare=lambda: prepare_nearest(db)
+            )
+        else:
+            fps = fingerprint_files(unknown, jobs=workers)
+        for i, fp in zip(todo, fps):
+            answers[i] = identify(fp, db, location_arch=location_arch(paths[i]))
     results = []
-    for path, found in zip(paths, fps):
-        assert found is not None  # every file was either known or fingerprinted
-        results.append(
-            FileIdentification(str(path), identify(found, db, location_arch=location_arch(path)))
-        )
+    for path, answer in zip(paths, answers):
+        assert answer is not None  # every file was either known or fingerprinted
+        results.append(FileIdentification(str(path), answer))
     return Identifications(tuple(results))

@@ -22,6 +22,7 @@ the text rewrite the compile check runs on is :mod:`toolsfix.perl_neutral`.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import math
 import os
@@ -237,6 +238,11 @@ def _run_harness(
     program = HARNESS.read_bytes() + b"\n__DATA__\n" + job
     plan = _plan(max(1, math.ceil(timeout)))
     libc = _libc()
+    # The child (_child_setup) runs between fork and exec while other threads of this process
+    # may be mid-import (the proof overlaps a scan's stream): it must find the one module it
+    # uses already loaded, and only look it up.
+    with contextlib.suppress(ImportError):
+        import resource  # noqa: F401  # lazy: Unix-only (absent elsewhere), see above
     status_r, status_w = os.pipe()
     try:
         with tempfile.TemporaryDirectory(prefix="toolsfix-perl-") as jail:

@@ -12,7 +12,7 @@ import re
 from collections.abc import Sequence
 from typing import Optional
 
-from toolsfix.perltext import Line, code_of
+from toolsfix.perltext import DAMAGED_COMMENT, Line, code_of
 
 NEUTRAL_PREFIX = "toolsfix_neutralised_"
 _SPECIAL = r"BEGIN|UNITCHECK|CHECK|INIT|END"
@@ -38,19 +38,27 @@ _WORDS_RE = re.compile(r"""['"]?([$@%]?[A-Za-z_]\w*)['"]?""", re.ASCII)
 def _code_view(text: str, known: Optional[dict[str, str]] = None) -> str:
     """``text`` with comments and quoted strings blanked, same length, same positions.
 
+    Only lines holding a quote, ``#`` or a damaged comment differ from the text (a line's
+    terminating CR becomes a space): those are lexed, the rest joined back as they are.
     ``known`` maps a line (without its CR) to its code; lines found there are not lexed again
     and new ones are added, so the three views :func:`neutralise` takes of nearly the same
     text lex each distinct line once.
     """
     memo: dict[str, str] = {} if known is None else known
-    out = []
-    for raw in text.split("\n"):
-        body = raw[:-1] if raw.endswith("\r") else raw
-        code = memo.get(body)
-        if code is None:
-            code = memo[body] = code_of(body)
-        out.append(code + " " * (len(raw) - len(code)))
-    return "\n".join(out)
+    parts = text.split("\n")
+    for i, raw in enumerate(parts):
+        if "'" in raw or '"' in raw or "#" in raw or DAMAGED_COMMENT in raw:
+            body = raw[:-1] if raw.endswith("\r") else raw
+            code = memo.get(body)
+            if code is None:
+                code = memo[body] = code_of(body)
+            parts[i] = code.ljust(len(raw))
+    view = "\n".join(parts)
+    if "\r" in view:
+        view = view.replace("\r\n", " \n")
+        if view.endswith("\r"):
+            view = view[:-1] + " "
+    return view
 
 
 def _statement_start(view: str, pos: int) -> bool:
@@ -120,12 +128,12 @@ def neutralise(text: str, *, lines: Optional[Sequence[Line]] = None) -> str:
     ``lines`` is ``lex(text)`` when the caller has it: the views are then built from it
     (same result, without lexing the file again).
     """
-    known = {ln.text: ln.code for ln in lines} if lines is not None else {}
-    m = _CUT_RE.search(_code_view(text, known))
+    known = {ln.text: ln.code for ln in lines if ln.code != ln.text} if lines is not None else {}
+    before = _code_view(text, known)
+    m = _CUT_RE.search(before)
     if m is not None:
         text = text[: m.start()]
-
-    before = _code_view(text, known)
+        before = _code_view(text, known)
 
     def rename(mt: re.Match[str]) -> str:
         if mt.group("subname"):

@@ -7,38 +7,42 @@ writing.
 The proof overlaps the stream: the configurator is an early member of a Tools tarball, so the
 moment its bytes are read it is lexed and its sandboxed proof starts in worker threads (which
 only wait on perl), while the rest of the archive -- tens of megabytes of driver objects --
-is still being decompressed and hashed. ``scan --guest`` (or ``--release``/``--version``)
-adds one guest to the simulation and scopes the release-specific verdicts to it.
+is still being decompressed and hashed. Even the configurator service itself (the model,
+the sandbox, the checks: a tenth of a second of imports) is imported by the helper thread that
+starts the proof, so the stream starts as soon as the distrib modules are loaded.
+``scan --guest`` (or ``--release``/``--version``) adds one guest to the simulation and scopes
+the release-specific verdicts to it.
 """
 
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional
 
-from toolsfix import configurator, installer
-from toolsfix.catalog import finding
-from toolsfix.configurator import (
-    TARGET_GUEST,
-    ConfiguratorFacts,
-    ConfiguratorOptions,
-    GuestAnswer,
-    GuestTarget,
-    PendingProof,
-    SolarisApplicability,
-    applies_to_solaris,
-)
 from toolsfix.distrib import CONFIGURATOR, Entry, Inventory, inventory, open_source
 from toolsfix.errors import ExitCode, InputError, ToolsfixError
 from toolsfix.findings import Evidence, Finding, Report, Skipped
 from toolsfix.knowledge import GUESTS, Guest
-from toolsfix.perltext import Line, find_sub, lex
 
 if TYPE_CHECKING:
+    from toolsfix.configurator import (
+        ConfiguratorFacts,
+        ConfiguratorOptions,
+        GuestAnswer,
+        GuestTarget,
+        PendingProof,
+        SolarisApplicability,
+    )
     from toolsfix.guest.capture_api import Capture
+    from toolsfix.perltext import Line
+
+# The configurator service (model, sandbox, checks) is imported where it is used, not here:
+# a scan imports it on the helper thread that starts the proof, while the stream is read
+# (see the module docstring). Each such import says "lazy: start-up time of scan".
 
 
 @dataclass(frozen=True)
@@ -51,6 +55,8 @@ class ScanOptions:
     guest: Optional[GuestTarget] = None
 
     def configurator_options(self) -> ConfiguratorOptions:
+        from toolsfix.configurator import ConfiguratorOptions  # lazy: start-up time of scan
+
         return ConfiguratorOptions(execute=self.execute, perl_timeout=self.perl_timeout)
 
 
@@ -80,14 +86,25 @@ class ScanFacts:
         return out
 
 
-# Kept importable for callers of the former API (verify imported these from here); the
-# service is toolsfix.configurator.
-ConfiguratorResult = ConfiguratorFacts
-modules_of = configurator.modules_of
+def __getattr__(name: str) -> Any:
+    """``ConfiguratorResult`` and ``modules_of``, kept importable for callers of the former API
+    (verify imported them from here); the service is :mod:`toolsfix.configurator`, loaded
+    only when one of them is asked for."""
+    if name in ("ConfiguratorResult", "modules_of"):
+        from toolsfix import configurator  # lazy: start-up time of scan
+
+        return (
+            configurator.ConfiguratorFacts
+            if name == "ConfiguratorResult"
+            else configurator.modules_of
+        )
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def analyse_configurator(data: bytes, path: str, options: ScanOptions) -> ConfiguratorFacts:
     """Former entry point: :func:`toolsfix.configurator.analyse`."""
+    from toolsfix import configurator  # lazy: start-up time of scan
+
     return configurator.analyse(data, path, options.configurator_options())
 
 
@@ -101,6 +118,8 @@ def configurator_findings(
     """Former entry point: :func:`toolsfix.configurator.findings` (``source_text`` is the
     facts' own text and no longer needed)."""
     del source_text
+    from toolsfix import configurator  # lazy: start-up time of scan
+
     return configurator.findings(result, target, inv, commands)
 
 
@@ -109,6 +128,9 @@ def package_manager_line(
 ) -> Optional[tuple[int, str]]:
     """Where a script shows it is vmware-install.pl (or its 10.x sh wrapper), not the
     configurator: (line, text), or None."""
+    from toolsfix import installer  # lazy: start-up time of scan
+    from toolsfix.perltext import find_sub, lex  # lazy: start-up time of scan
+
     text = installer.decode(data)
     if find_sub(lines if lines is not None else lex(text), installer.FUNCTION) is not None:
         return None
@@ -127,6 +149,8 @@ _UNAME_V_RE = re.compile(r"[\x21-\x7e]{1,64}")
 
 def _simulated(uname_r: str, uname_v: str, release: str) -> Optional[Guest]:
     """The guest as the sandbox simulates it, or None when it is not SunOS 5.x."""
+    from toolsfix.configurator import TARGET_GUEST  # lazy: start-up time of scan
+
     if _UNAME_R_RE.fullmatch(uname_r) is None:
         return None
     return Guest(TARGET_GUEST, uname_r, uname_v, release)
@@ -146,6 +170,8 @@ def guest_from_uname(release: str, version: str) -> GuestTarget:
             "11.4.0.15.0, snv_111b): 1 to 64 printable characters, no spaces",
             ExitCode.USAGE,
         )
+    from toolsfix.configurator import TARGET_GUEST, GuestTarget  # lazy: start-up time of scan
+
     label = f"SunOS {release} {version}"
     guest = Guest(TARGET_GUEST, release, version, "")
     minor = int(release.split(".")[1])
@@ -174,6 +200,7 @@ def guest_from_capture(capture: Capture, shown: str) -> GuestTarget:
     is a valid answer (the Solaris checks then do not apply to it).
     """
     # lazy: only --guest reads a guest (see open_guest)
+    from toolsfix.configurator import GuestTarget  # lazy: start-up time of scan
     from toolsfix.guest.facts import facts_from_capture
 
     facts = facts_from_capture(capture)
@@ -223,30 +250,74 @@ def scan(path: Path, options: ScanOptions = ScanOptions()) -> Report:
     """
     source = open_source(path)
     target = str(path)
-    cfg_options = options.configurator_options()
     guest = options.guest
     simulated = (*GUESTS, guest.guest) if guest is not None and guest.guest is not None else GUESTS
-    pending: Optional[PendingProof] = None
+    starting: Optional[_ProofStart] = None
 
     def start(entry: Entry) -> None:
-        """Start the proof the moment the configurator member has been read."""
-        nonlocal pending
+        """Start the proof the moment the configurator member has been read (with
+        ``--no-exec``, only its lexing: that too then overlaps the rest of the stream)."""
+        nonlocal starting
         if entry.member.path != CONFIGURATOR or entry.data is None:
             return
-        if pending is not None:  # a second copy of the member: the last one counts
-            pending.cancel()
-        pending = configurator.start_proof(entry.data, cfg_options, guests=simulated)
+        if starting is not None:  # a second copy of the member: the last one counts
+            starting.cancel()
+        starting = _ProofStart(entry.data, options, simulated)
 
     try:
-        inv = inventory(source, keep=start if options.execute else None)
+        inv = inventory(source, keep=start)
         data = inv.configurator
-        if pending is not None and pending.data is not data:
-            pending.cancel()
-            pending = None
+        if starting is not None and starting.data is not data:
+            starting.cancel()
+            starting = None
+        pending = starting.proof() if starting is not None else None
         return _report(path, target, source.kind, inv, data, pending, options, simulated)
     finally:
-        if pending is not None:
-            pending.cancel()  # a no-op once the proof was used; stops it on any error
+        if starting is not None:
+            starting.cancel()  # a no-op once the proof was used; stops it on any error
+
+
+class _ProofStart:
+    """The proof of one configurator, started by a helper thread that imports the service.
+
+    :func:`toolsfix.configurator.start_proof` needs the configurator service, which loads the
+    model, the sandbox and the checks: about a tenth of a second of imports without bytecode
+    caches. Done on the stream's thread, that would hold up the stream behind the first
+    member; done here, it overlaps the stream like the proof itself.
+    """
+
+    def __init__(self, data: bytes, options: ScanOptions, guests: tuple[Guest, ...]) -> None:
+        self.data = data
+        self._options = options
+        self._guests = guests
+        self._pending: Optional[PendingProof] = None
+        self._error: Optional[BaseException] = None
+        self._thread = threading.Thread(target=self._run, name="toolsfix-proof-start", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            from toolsfix import configurator  # lazy: start-up time of scan (see class doc)
+
+            self._pending = configurator.start_proof(
+                self.data, self._options.configurator_options(), guests=self._guests
+            )
+        except BaseException as exc:  # handed to the caller of proof(), never lost
+            self._error = exc
+
+    def proof(self) -> PendingProof:
+        """The started proof (waiting for the helper to have started it)."""
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        assert self._pending is not None
+        return self._pending
+
+    def cancel(self) -> None:
+        """Stop the proof, once started, and wait for every thread of it (idempotent)."""
+        self._thread.join()
+        if self._pending is not None:
+            self._pending.cancel()
 
 
 def _report(
@@ -261,6 +332,9 @@ def _report(
 ) -> Report:
     """The report once the stream has been read: no configurator, the package manager
     handed over instead, or the configurator service's facts and findings."""
+    from toolsfix import configurator  # lazy: start-up time of scan
+    from toolsfix.catalog import finding  # lazy: start-up time of scan
+
     findings: list[Finding] = []
     skipped: list[Skipped] = []
     distrib = inv if kind != "script" else None
@@ -302,7 +376,9 @@ def _report(
     cfg = configurator.analyse(
         data, label, options.configurator_options(), proof=pending, guests=simulated
     )
-    rule = applies_to_solaris(cfg.analysis.product, inv.layout() if kind != "script" else None)
+    rule = configurator.applies_to_solaris(
+        cfg.analysis.product, inv.layout() if kind != "script" else None
+    )
     found, skip = configurator.findings(
         cfg, target, distrib, applicability=rule, guest=options.guest
     )

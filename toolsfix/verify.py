@@ -10,27 +10,32 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 from toolsfix import configurator as service
-from toolsfix.checks import esxi, linux
-from toolsfix.checks.configurator import InstalledConfigurator
-from toolsfix.checks.guest import CONF_CHECKS, SCRIPT_CHECKS, GuestInput, evaluate_guest
 from toolsfix.errors import ExitCode, InputError, ToolsfixError
 from toolsfix.findings import Report
 from toolsfix.guest.bundle import BundleCapture
 from toolsfix.guest.capture_api import Capture
-from toolsfix.guest.drivers import (
-    DriverFacts,
-    driver_facts,
-    interrupted_collection,
-    not_evaluable,
-)
 from toolsfix.guest.facts import GuestFacts, GuestReader, facts_from_capture
-from toolsfix.guest.live import LiveCapture
-from toolsfix.guest.root import RootCapture
+from toolsfix.guest.tools_install import configurator_file
 
-__all__ = ["CONF_CHECKS", "SCRIPT_CHECKS", "VerifyOptions", "verify", "verify_capture"]
+if TYPE_CHECKING:
+    from toolsfix.checks.configurator import InstalledConfigurator
+    from toolsfix.checks.esxi import HostResult
+    from toolsfix.guest.drivers import DriverFacts
+
+__all__ = ["VerifyOptions", "verify", "verify_capture"]
+
+
+def __getattr__(name: str) -> Any:
+    """``CONF_CHECKS`` and ``SCRIPT_CHECKS`` (they live in :mod:`toolsfix.checks.guest`), still
+    importable from here without loading the checks before a run needs them."""
+    if name in ("CONF_CHECKS", "SCRIPT_CHECKS"):
+        from toolsfix.checks import guest  # lazy: checks load only once a run needs them
+
+        return getattr(guest, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 @dataclass(frozen=True)
@@ -53,10 +58,18 @@ class VerifyOptions:
 
 
 def _configurator(
-    facts: GuestFacts, drv: DriverFacts, options: VerifyOptions, target: str
+    facts: GuestFacts,
+    drv: DriverFacts,
+    target: str,
+    data: Optional[bytes],
+    proof: Optional[service.PendingProof],
+    cfg_options: service.ConfiguratorOptions,
 ) -> tuple[InstalledConfigurator, Optional[dict[str, Any]]]:
     """The installed configurator analysed by the configurator service, as the checks take it,
-    and its JSON for the report (None when there is none to analyse)."""
+    and its JSON for the report (None when there is none to analyse). ``data`` are its bytes
+    and ``proof`` the sandboxed proof already started on them."""
+    from toolsfix.checks.configurator import InstalledConfigurator  # lazy: after the proof starts
+
     cfg = drv.configurator
     base = InstalledConfigurator(
         cfg.path,
@@ -66,10 +79,9 @@ def _configurator(
         drv.expected_family,
         unread=cfg.unread,
     )
-    data = cfg.data
     if data is None:
         return base, None
-    found = service.analyse(data, cfg.path, service.ConfiguratorOptions(execute=options.execute))
+    found = service.analyse(data, cfg.path, cfg_options, proof=proof)
     rule = service.applies_to_solaris(found.analysis.product)
     checked = replace(
         base,
@@ -88,20 +100,40 @@ def _configurator(
 def verify_capture(capture: Capture, options: VerifyOptions, target: str) -> Report:
     """Verify what one capture shows; raises :class:`InputError` (exit 3) when not evaluable:
     a core input exists but could not be read, or the source holds too little to decide.
-    Anything else that cannot be read makes only the checks resting on it "not evaluated"."""
+    Anything else that cannot be read makes only the checks resting on it "not evaluated".
+
+    The configurator's sandboxed proof starts as soon as its bytes are read, so its perl
+    processes (~0.1 s) run while the driver and check modules load and the drivers are
+    identified (and the ELF engine is imported, when some bytes need it); it is cancelled if
+    the guest turns out not to be evaluable.
+    """
     reader = GuestReader(capture)
     facts = facts_from_capture(capture, reader)
-    drv = driver_facts(reader, facts, options.db_dirs)
-    interrupted = interrupted_collection(capture)
-    why = not_evaluable(facts, drv, interrupted)
-    if why is not None:
-        raise InputError(f"{target}: {why}")
-    installed, cfg_json = _configurator(facts, drv, options, target)
+    data = configurator_file(reader, facts).data
+    cfg_options = service.ConfiguratorOptions(execute=options.execute)
+    proof = None if data is None else service.start_proof(data, cfg_options)
+    try:
+        # lazy: these modules load while the proof's perl processes run (see the docstring)
+        from toolsfix.checks.guest import GuestInput, evaluate_guest
+        from toolsfix.guest.drivers import driver_facts, interrupted_collection, not_evaluable
+
+        drv = driver_facts(reader, facts, options.db_dirs)
+        interrupted = interrupted_collection(capture)
+        why = not_evaluable(facts, drv, interrupted)
+        if why is not None:
+            raise InputError(f"{target}: {why}")
+        installed, cfg_json = _configurator(facts, drv, target, data, proof, cfg_options)
+    except BaseException:
+        if proof is not None:
+            proof.cancel()  # no perl process outlives a run that failed meanwhile
+        raise
     result = evaluate_guest(GuestInput(facts, drv, installed, target, interrupted))
     out = drv.report(facts)
     out["configurator"] = cfg_json
     findings, skipped = list(result.findings), list(result.skipped)
     if options.esxi_settings:
+        from toolsfix.checks import esxi, linux  # lazy: only host-side files need them
+
         host = esxi.check_host(
             options.esxi_settings,
             options.switch_configs,
@@ -114,7 +146,7 @@ def verify_capture(capture: Capture, options: VerifyOptions, target: str) -> Rep
     return Report("verify", target, tuple(findings), tuple(skipped), out)
 
 
-def _add_host_facts(facts_out: dict[str, Any], host: esxi.HostResult) -> None:
+def _add_host_facts(facts_out: dict[str, Any], host: HostResult) -> None:
     facts_out["esxi_host"] = dict(host.facts)
     if host.summary:
         previous = facts_out.get("summary")
@@ -125,6 +157,8 @@ def verify_host(options: VerifyOptions) -> Report:
     """Host-side checks alone (``verify --esxi-settings F`` without a guest source): the
     ESXi files and switch configs are all there is, so only host-side checks run; whether
     the guest routes (TF410) is unknown and said so."""
+    from toolsfix.checks import esxi  # lazy: a guest-only verify never loads the host checks
+
     host = esxi.check_host(
         options.esxi_settings, options.switch_configs, dict(options.uplinks), guest_routes=None
     )
@@ -157,11 +191,15 @@ def verify(
     if root is not None:
         if not root.is_dir():
             raise InputError(f"{root}: not a directory (an image root is a mounted file system)")
+        from toolsfix.guest.root import RootCapture  # lazy: only the chosen source is loaded
+
         return verify_capture(RootCapture(root), options, str(root))
     if bundle is not None:
         if not bundle.exists():
             raise InputError(f"{bundle}: no such file or directory")
         return verify_capture(BundleCapture(bundle), options, str(bundle))
+    from toolsfix.guest.live import LiveCapture  # lazy: only the chosen source is loaded
+
     return verify_capture(LiveCapture(), options, "/")
 
 

@@ -94,7 +94,9 @@ def solaris_environment() -> dict[str, str]:
 def _skip(parts: Iterable[str]) -> bool:
     """Caches, hidden files and editor backups: nothing a wheel of the package would hold."""
     return any(
-        p == "__pycache__" or p.startswith(".") or p.endswith((".pyc", ".pyo", "~", ".swp"))
+        p == "__pycache__"
+        or p.startswith(".")
+        or p.endswith((".pyc", ".pyo", "~", ".swp", ".index.sqlite"))  # .index.sqlite: a cache
         for p in parts
     )
 

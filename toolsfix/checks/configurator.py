@@ -14,17 +14,25 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 from toolsfix import installer
 from toolsfix.catalog import finding
 from toolsfix.checks.base import CheckResult, Registry
 from toolsfix.checks.selection import compile_findings
-from toolsfix.distrib import SOLARIS_DIRS, Inventory
 from toolsfix.findings import Evidence, Finding, Outcome, Skipped
 from toolsfix.installer import Analysis, DirPair
-from toolsfix.knowledge import GUEST_OF_FAMILY, SOLARIS_11_GUESTS, SUNOS_FAMILIES, OsFamily
+from toolsfix.knowledge import (
+    GUEST_OF_FAMILY,
+    SOLARIS_11_GUESTS,
+    SOLARIS_DIRS,
+    SUNOS_FAMILIES,
+    OsFamily,
+)
 from toolsfix.perl import CompileCheck, Execution
+
+if TYPE_CHECKING:  # only annotations: verify needs no distrib reader (start-up time)
+    from toolsfix.distrib import Inventory
 
 
 def _line_evidence(a: Analysis, line: Optional[int], text: str) -> Evidence:

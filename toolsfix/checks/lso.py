@@ -10,8 +10,7 @@ TF301 is "off now, but not after the next reboot".
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Optional
+from typing import NamedTuple, Optional
 
 from toolsfix.catalog import finding
 from toolsfix.checks.base import CheckResult
@@ -32,8 +31,9 @@ LSO_CHECKS = ("TF300", "TF301")
 _CONFIDENCE_ORDER = {"high": 0, "medium": 1, "low": 2}
 
 
-@dataclass(frozen=True)
-class _Risk:
+# A NamedTuple, not a frozen dataclass: it is private and never replaced or serialised, and a
+# dataclass costs about a millisecond at import (its methods are generated and compiled).
+class _Risk(NamedTuple):
     driver: DriverView
     confidence: str
     why: str

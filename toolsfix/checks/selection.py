@@ -12,16 +12,18 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 from toolsfix import installer
 from toolsfix.catalog import finding
-from toolsfix.distrib import Inventory
 from toolsfix.findings import Evidence, Finding, Outcome, Skipped
 from toolsfix.installer import Analysis, DirPair
 from toolsfix.knowledge import family_of_dir
 from toolsfix.perl import CompileCheck
 from toolsfix.perltext import DAMAGED_COMMENT
+
+if TYPE_CHECKING:  # only annotations: verify needs no distrib reader (start-up time)
+    from toolsfix.distrib import Inventory
 
 #: Checks that judge the Solaris driver selection (a Linux distrib or a guest the
 #: configurator copies nothing to makes them all not applicable).

@@ -12,16 +12,12 @@ The layout is documented in ``docs/bundle-format.md``.
 
 from __future__ import annotations
 
-import bz2
-import gzip
 import os
 import posixpath
-import tarfile
-import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Optional, Protocol, Union
+from typing import IO, TYPE_CHECKING, Optional, Protocol, Union
 
 from toolsfix.errors import InputError
 from toolsfix.guest.capture_api import (
@@ -41,6 +37,9 @@ from toolsfix.safeio import (
     open_regular_file,
     read_file_checked,
 )
+
+if TYPE_CHECKING:  # annotations only: the tar reader loads for an archive (see _load_tar)
+    import tarfile
 
 BUNDLE_FORMAT = "toolsfix-bundle/1"
 FORMAT_NAME = "toolsfix-bundle"
@@ -194,6 +193,9 @@ class _Budget:
 
 def _decompressed(raw: IO[bytes], label: str) -> _Readable:
     """The archive's tar stream, picked by magic bytes (plain tar, gzip or bzip2)."""
+    import bz2  # lazy: a bundle directory (the usual form) needs no decompressor
+    import gzip  # lazy: as above
+
     head = raw.read(6)
     raw.seek(0)
     if head.startswith(_GZIP_MAGIC):
@@ -237,6 +239,9 @@ def _load_tar(path: Path) -> _TarStore:
     followed or read, only remembered so a read of them says what they are. Nothing inside
     the archive is opened as an archive in turn.
     """
+    import tarfile  # lazy: a bundle directory (the usual form) needs no tar reader
+    import zlib  # lazy: as above
+
     label = str(path)
     members: dict[str, bytes] = {}
     odd: dict[str, ReadResult] = {}

@@ -20,29 +20,27 @@ gather and never ask where data came from:
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 from toolsfix.findings import Evidence
-from toolsfix.fingerprint import fingerprint_bytes
-from toolsfix.fpdb import FingerprintDB, learn, load_all
+from toolsfix.fingerprint import DriverFingerprint, fingerprint_bytes
+from toolsfix.fpdb import FingerprintDB, Record, learn, load_all, record_of
 from toolsfix.guest.bundle import BundleCapture
 from toolsfix.guest.capture_api import Capture
 from toolsfix.guest.fact import Fact, fact_missing, fact_of
 from toolsfix.guest.facts import GuestFacts
-from toolsfix.guest.packages import PackageOwner, dpkg_package, package_owners
 from toolsfix.guest.parsers import InstallDB
 from toolsfix.guest.reader import GuestReader, is_unread
+from toolsfix.guest.tools_install import ConfiguratorFile, configurator_file, install_locations
 from toolsfix.identify import best_of
 from toolsfix.installed import InstalledDriver
 from toolsfix.installer import find_buildnr
 from toolsfix.knowledge import (
-    CONFIGURATOR_NAME,
-    DEFAULT_BINDIR,
-    DEFAULT_LIBDIR,
     DRIVER_CONF_PATH,
     DRIVER_LOCATIONS,
     INSTALL_DB_PATH,
@@ -55,15 +53,20 @@ from toolsfix.knowledge import (
     OsFamily,
     Provenance,
     build_dir,
+    classify_build,
     expected_family,
     lso_era_of_release,
 )
-from toolsfix.safeio import ReadResult, ReadStatus
+from toolsfix.safeio import ReadStatus
+
+if TYPE_CHECKING:  # package records are read only when the install journal leaves a gap
+    from toolsfix.guest.packages import PackageOwner
 
 __all__ = [
     "RELEASE_FILES",
     "ConfiguratorFile",
     "DriverFacts",
+    "configurator_file",
     "driver_facts",
     "interrupted_collection",
     "not_evaluable",
@@ -71,25 +74,6 @@ __all__ = [
 
 RELEASE_FILES = ("/etc/release", "/etc/os-release")
 _OTHER_OS = (OsFamily.LINUX, OsFamily.ESXI)
-
-
-@dataclass(frozen=True)
-class ConfiguratorFile:
-    """The installed configurator at ``BINDIR``: its bytes, or why there are none."""
-
-    path: str
-    read: ReadResult
-
-    @property
-    def data(self) -> Optional[bytes]:
-        return None if self.read.data is None else bytes(self.read.data)
-
-    @property
-    def unread(self) -> Optional[str]:
-        """``"<path> could not be read: <why>"`` when it exists but could not be read."""
-        if not is_unread(self.read.status):
-            return None
-        return f"{self.path} could not be read: {self.read.reason or self.read.status.value}"
 
 
 @dataclass(frozen=True)
@@ -179,20 +163,69 @@ class DriverFacts:
 # --------------------------------------------------------------------------- identification
 
 
+def _recorded(data: bytes, known: Sequence[FingerprintDB]) -> Optional[DriverFingerprint]:
+    """The fingerprint a database recorded for ``data``, or None when none knows the bytes.
+
+    A fingerprint is a pure function of the bytes, so a recorded one *is* the fingerprint of
+    any file with the same sha256: taking it spares the parse, and with it the import of the
+    ELF engine (LIEF's alone costs 0.5-1 s), for every build some database already knows.
+    The databases are trusted exactly as far as before (an exact match already names the
+    build); a record whose size disagrees with the bytes is inconsistent and not taken, nor
+    one without its fingerprint (a head served from an index).
+    """
+    sha256 = hashlib.sha256(data).hexdigest()
+    for db in known:
+        for record in db.by_sha256(sha256):
+            fp = getattr(record, "fingerprint", None)
+            if isinstance(fp, DriverFingerprint) and fp.size == len(data) and fp.is_elf:
+                return fp
+    return None
+
+
+def _fingerprint(data: bytes, name: str, known: Sequence[FingerprintDB]) -> DriverFingerprint:
+    """The fingerprint of ``data`` named ``name``: recorded when a database knows the bytes,
+    parsed only when none does. Only what no record stores differs from a parse: the engine
+    is ``"database"`` and there are no parse warnings (neither is part of any report)."""
+    found = _recorded(data, known)
+    if found is None:
+        return fingerprint_bytes(data, name=name)
+    return replace(found, name=name, engine="database", warnings=())
+
+
 def _local_db(
-    reader: GuestReader, libdir: str, version: Optional[str], build: Optional[str]
+    reader: GuestReader,
+    libdir: str,
+    version: Optional[str],
+    build: Optional[str],
+    known: FingerprintDB,
 ) -> FingerprintDB:
-    """Fingerprint records of the builds the guest itself carries in ``LIBDIR``."""
+    """Fingerprint records of the builds the guest itself carries in ``LIBDIR``.
+
+    The installer copies these files byte for byte, so they are usually builds a database
+    already knows: those become records from the known fingerprint (hash speed); only bytes
+    no database knows are parsed by :func:`~toolsfix.fpdb.learn`.
+    """
     base = f"{libdir.rstrip('/')}/modules/binary"
-    members: list[tuple[str, bytes]] = []
+    source = f"guest:{base}"
+    records: list[Record] = []
     for d in reader.listdir(base) or []:
         for name in reader.listdir(f"{base}/{d}") or []:
             if name.endswith(".conf"):
                 continue
-            data = reader.data(f"{base}/{d}/{name}")
-            if data is not None:
-                members.append((f"lib/modules/binary/{d}/{name}", data))
-    return FingerprintDB(learn(members, tools_version=version, build=build, source=f"guest:{base}"))
+            data = reader.data(f"{base}/{d}/{name}")  # read even if skipped: unreadable is a fact
+            relpath = f"lib/modules/binary/{d}/{name}"
+            if data is None or classify_build(relpath) is None:
+                continue  # not a driver build: learn skips it too
+            fp = _recorded(data, (known,))
+            if fp is None:
+                records += learn([(relpath, data)], tools_version=version, build=build,
+                                 source=source)  # fmt: skip
+                continue
+            fp = replace(fp, name=relpath, engine="database", warnings=())
+            record = record_of(relpath, fp, tools_version=version, build=build, source=source)
+            if record is not None:
+                records.append(record)
+    return FingerprintDB(records)
 
 
 def _identify(
@@ -200,8 +233,9 @@ def _identify(
     d: InstalledDriver,
     dbs: Sequence[tuple[str, FingerprintDB]],
 ) -> tuple[InstalledDriver, dict[str, Any]]:
-    """``d`` (a present file) with what identification says about its bytes."""
-    fp = fingerprint_bytes(data, name=d.path)
+    """``d`` (a present file) with what identification says about its bytes (parsed only
+    when no database knows them: see :func:`_fingerprint`)."""
+    fp = _fingerprint(data, d.path, [db for _, db in dbs])
     best, label = best_of(fp, dbs, location_arch=d.location_arch)
     cand = best.candidates[0] if best.candidates else None
     os_dirs = sorted({c.os_dir for c in best.candidates})
@@ -311,6 +345,8 @@ def _tools(
     packaged = [d for d in drivers if d.provenance is Provenance.PACKAGE]
     if packaged and packaged[0].provenance_evidence is not None:
         return fact_of(Provenance.PACKAGE, packaged[0].provenance_evidence)
+    from toolsfix.guest.packages import dpkg_package  # lazy: only without a journal
+
     deb = dpkg_package(reader)
     if deb is not None:
         return fact_of(Provenance.PACKAGE, deb.evidence)
@@ -356,10 +392,9 @@ def _identify_all(
         if not dbs:
             cfg_text = cfg.data.decode("utf-8", "replace") if cfg.data is not None else ""
             version, build, _ = find_buildnr(cfg_text)
-            dbs = [
-                (f"guest {libdir}/modules/binary", _local_db(reader, libdir, version, build)),
-                ("fingerprint database", load_all(db_dirs)),
-            ]
+            shared = load_all(db_dirs)
+            local = _local_db(reader, libdir, version, build, shared)
+            dbs = [(f"guest {libdir}/modules/binary", local), ("fingerprint database", shared)]
         found, ident = _identify(bytes(read.data), replace(d, present=True), dbs)
         drivers.append(found)
         idents.append(ident)
@@ -385,18 +420,14 @@ def driver_facts(
     Never raises for bad data: unreadable inputs are recorded (and the core ones listed in
     ``blockers``); identification of a file no database knows is the ``unknown`` rung.
     """
-    db = facts.install_db.value if facts.install_db.available else None
-    answers = db.answers if db is not None else {}
-    libdir = answers.get("LIBDIR") or DEFAULT_LIBDIR
-    bindir = answers.get("BINDIR") or DEFAULT_BINDIR
+    db, libdir, bindir = install_locations(facts)
     r = facts.uname_r.value if facts.uname_r.available else None
     v = facts.uname_v.value if facts.uname_v.available else None
     expected = expected_family(r, v)
     family = facts.os_family.value if facts.os_family.known else None
     solaris = facts.os_kind.known and facts.os_kind.value == "solaris"
     other_os = family in _OTHER_OS or (facts.os_kind.value in ("linux", "esxi"))
-    cfg = ConfiguratorFile(cfg_path := f"{bindir.rstrip('/')}/{CONFIGURATOR_NAME}",
-                           reader.read_checked(cfg_path))  # fmt: skip
+    cfg = configurator_file(reader, facts)
     blockers: list[tuple[str, str]] = []
     if cfg.unread is not None and not other_os:
         blockers.append((cfg.path, reader.unreadable[cfg.path]))
@@ -427,6 +458,8 @@ def driver_facts(
         "not needed: the install journal records every installed driver"
     )
     if unrecorded:
+        from toolsfix.guest.packages import package_owners  # lazy: the journal's gaps only
+
         packages = package_owners(reader, unrecorded)
     owners = packages.value if packages.known and packages.value is not None else {}
     drivers = [

@@ -524,6 +524,8 @@ def _per_interface(
     return MappingProxyType(out)
 
 
+# The Linux and ESXi parsers are named through lambdas below: looking one up loads its module
+# (see toolsfix.guest.parsers), which a guest without that output never needs.
 def _tuple_parser(func: Callable[[str], Sequence[T]]) -> Callable[[str], tuple[T, ...]]:
     return lambda text: tuple(func(text))
 
@@ -544,7 +546,9 @@ def facts_from_capture(capture: Capture, reader: Optional[GuestReader] = None) -
     uname_r = _uname_field(reader, "r", release)
     uname_v = _uname_field(reader, "v", release)
     modules, modinfo_result = _modules(reader)
-    ip_links = command_fact(reader, "ip_d_link", _tuple_parser(p.parse_ip_link), empty_ok=False)
+    ip_links = command_fact(
+        reader, "ip_d_link", _tuple_parser(lambda t: p.parse_ip_link(t)), empty_ok=False
+    )
     ifconfig = command_fact(reader, "ifconfig_a", _tuple_parser(p.parse_ifconfig), empty_ok=False)
     is_linux = reader.kind == "linux"
     interfaces = (
@@ -584,12 +588,12 @@ def facts_from_capture(capture: Capture, reader: Optional[GuestReader] = None) -
         persistent_settings=_persistent(reader),
         install_db=file_fact(reader, INSTALL_DB_PATH, p.parse_locations),
         interfaces=interfaces,
-        ethtool_k=_per_interface(reader, "ethtool_k", if_names, p.parse_ethtool_k),
-        ethtool_i=_per_interface(reader, "ethtool_i", if_names, p.parse_ethtool_i),
+        ethtool_k=_per_interface(reader, "ethtool_k", if_names, lambda t: p.parse_ethtool_k(t)),
+        ethtool_i=_per_interface(reader, "ethtool_i", if_names, lambda t: p.parse_ethtool_i(t)),
         ip_links=ip_links,
         ip_forward=_ip_forward(reader),
         ip_forward_boot=_ip_forward_boot(reader),
         bgp_md5_peers=_bgp(reader),
-        esxi_advanced=command_fact(reader, "esxcli_advanced", p.parse_esxcli_advanced),
+        esxi_advanced=command_fact(reader, "esxcli_advanced", lambda t: p.parse_esxcli_advanced(t)),
         unreadable=MappingProxyType(dict(reader.unreadable)),  # last: after every read
     )

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import abc
+from typing import TYPE_CHECKING
 
-from toolsfix.findings import Report
+if TYPE_CHECKING:
+    from toolsfix.findings import Report
 
 
 class Renderer(abc.ABC):

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from toolsfix.fpdb import Learned, Record
-from toolsfix.identify_files import Identifications
 from toolsfix.report.lines import cut, fit_all
+
+if TYPE_CHECKING:
+    from toolsfix.fpdb import Learned, Record
+    from toolsfix.identify_files import Identifications
 
 #: Candidates listed per file in text.
 MAX_CANDIDATES = 5

@@ -11,10 +11,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Optional
+from typing import NamedTuple, Optional
 
 from toolsfix.guest.parsers._common import TextInput, numbered
-from toolsfix.guest.parsers.linux import normalise_feature_name
 
 __all__ = ["PersistentSetting", "find_persistent_settings"]
 
@@ -87,8 +86,9 @@ _CMD_PREFIXES = frozenset(
 )
 
 
-@dataclass(frozen=True)
-class _Where:
+# A NamedTuple, not a frozen dataclass: it is private and never replaced or serialised, and a
+# dataclass costs about a millisecond at import (its methods are generated and compiled).
+class _Where(NamedTuple):
     """Where a command was found: the script, its (first) line and the logical line's text."""
 
     path: str
@@ -144,6 +144,8 @@ def _simple_setting(tool: str, args: list[str], where: _Where) -> Optional[Persi
         return None
     # ethtool
     if len(args) >= 4 and args[0] in ("-K", "--features", "--offload"):
+        from toolsfix.guest.parsers.linux import normalise_feature_name  # lazy: Linux only
+
         feats = tuple(
             (normalise_feature_name(args[i]), args[i + 1]) for i in range(2, len(args) - 1, 2)
         )
