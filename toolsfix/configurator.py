@@ -29,11 +29,12 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Generic, Optional, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Optional
 
 from toolsfix import installer
+from toolsfix.background import Background
 from toolsfix.configurator_facts import NON_SOLARIS_PRODUCTS as NON_SOLARIS_PRODUCTS
 from toolsfix.configurator_facts import ConfiguratorFacts as ConfiguratorFacts
 from toolsfix.configurator_facts import Dirs as Dirs
@@ -67,7 +68,6 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-T = TypeVar("T")
 #: The name the ``scan --guest`` guest is simulated under (never a contract release name).
 TARGET_GUEST = "target-guest"
 #: Configurators smaller than this run the execution and the compile check as two perl
@@ -100,32 +100,6 @@ class Proof:
     compiled: Optional[CompileCheck]
 
 
-class _Task(Generic[T]):
-    """``fn()`` in a daemon thread; :meth:`get` joins it and returns (or raises) its result."""
-
-    def __init__(self, fn: Callable[[], T], name: str) -> None:
-        self._fn = fn
-        self._value: Optional[T] = None
-        self._error: Optional[BaseException] = None
-        self._done = False
-        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        try:
-            self._value = self._fn()
-            self._done = True
-        except BaseException as exc:  # handed to the caller of get(), never lost
-            self._error = exc
-
-    def get(self) -> T:
-        self._thread.join()
-        if self._error is not None:
-            raise self._error
-        assert self._done
-        return cast(T, self._value)  # set by _run (T may itself be Optional)
-
-
 class PendingProof:
     """The sandboxed proof of one configurator, running while the caller does other work.
 
@@ -149,7 +123,7 @@ class PendingProof:
         self._cancel = threading.Event()
         self._lexed = threading.Event()
         self._lines: Optional[list[Line]] = None
-        self._task = _Task(self._run, "toolsfix-proof")
+        self._task = Background(self._run, "toolsfix-proof")
 
     @property
     def lines(self) -> list[Line]:
@@ -175,7 +149,7 @@ class PendingProof:
             return compile_check(self.text, timeout=timeout, lines=lines, cancel=self._cancel)
 
         beside = (
-            _Task(run_compile, "toolsfix-compile")
+            Background(run_compile, "toolsfix-compile")
             if options.compile_check and len(self.data) < PARALLEL_PROOF_BELOW
             else None
         )

@@ -17,12 +17,12 @@ the release-specific verdicts to it.
 from __future__ import annotations
 
 import re
-import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional
 
+from toolsfix.background import Background
 from toolsfix.distrib import CONFIGURATOR, Entry, Inventory, inventory, open_source
 from toolsfix.errors import ExitCode, InputError, ToolsfixError
 from toolsfix.findings import Evidence, Finding, Report, Skipped
@@ -290,34 +290,24 @@ class _ProofStart:
         self.data = data
         self._options = options
         self._guests = guests
-        self._pending: Optional[PendingProof] = None
-        self._error: Optional[BaseException] = None
-        self._thread = threading.Thread(target=self._run, name="toolsfix-proof-start", daemon=True)
-        self._thread.start()
+        self._task = Background(self._start, "toolsfix-proof-start")
 
-    def _run(self) -> None:
-        try:
-            from toolsfix import configurator  # lazy: start-up time of scan (see class doc)
+    def _start(self) -> PendingProof:
+        from toolsfix import configurator  # lazy: start-up time of scan (see class doc)
 
-            self._pending = configurator.start_proof(
-                self.data, self._options.configurator_options(), guests=self._guests
-            )
-        except BaseException as exc:  # handed to the caller of proof(), never lost
-            self._error = exc
+        return configurator.start_proof(
+            self.data, self._options.configurator_options(), guests=self._guests
+        )
 
     def proof(self) -> PendingProof:
         """The started proof (waiting for the helper to have started it)."""
-        self._thread.join()
-        if self._error is not None:
-            raise self._error
-        assert self._pending is not None
-        return self._pending
+        return self._task.get()
 
     def cancel(self) -> None:
         """Stop the proof, once started, and wait for every thread of it (idempotent)."""
-        self._thread.join()
-        if self._pending is not None:
-            self._pending.cancel()
+        pending = self._task.settled()
+        if pending is not None:
+            pending.cancel()
 
 
 def _report(
