@@ -323,12 +323,24 @@ class TarSource(Source):
                         head = BZIP2_MAGIC
                     elif name.endswith((".xz", ".txz")):
                         head = XZ_MAGIC
-                with decompressed(raw, head) as fh:
-                    yield from iter_tar(fh, want, label, drain=fh is not raw)
             except InputError:
                 raise
             except READ_ERRORS as exc:
                 raise _damaged(label, exc) from None
+            yield from _tar_entries(raw, head, want, label)
+
+
+def _tar_entries(raw: Any, head: bytes, want: Want, label: str) -> Iterator[Entry]:
+    """The members of the tarball ``raw`` (compression picked by ``head``), read to the end
+    of a compressed stream; whatever a damaged one raises is one :class:`InputError` line.
+    Shared by a tarball on disk and the tarball inside an ISO."""
+    try:
+        with decompressed(raw, head) as fh:
+            yield from iter_tar(fh, want, label, drain=fh is not raw)
+    except InputError:
+        raise
+    except READ_ERRORS as exc:
+        raise _damaged(label, exc) from None
 
 
 class IsoSource(Source):
@@ -374,13 +386,7 @@ class IsoSource(Source):
                 with raw:
                     head = raw.read(8)
                     raw.seek(0)
-                    try:
-                        with decompressed(raw, head) as fh:
-                            yield from iter_tar(fh, want, label, drain=fh is not raw)
-                    except InputError:
-                        raise
-                    except READ_ERRORS as exc:
-                        raise _damaged(label, exc) from None
+                    yield from _tar_entries(raw, head, want, label)
             finally:
                 # closing a half-parsed image must not mask the real error
                 with contextlib.suppress(Exception):
