@@ -15,13 +15,16 @@ every round runs every case of a group once, the order rotating between rounds, 
 neighbour's load hits toolsfix and its baselines alike. Each case gives min and median; each
 ratio is given as median/median and min/min.
 
-* ``scan`` (default, with the Perl proof when it applies) and ``scan --no-exec`` vs ``gzip -dc``
-  and the isal floor (threaded isal read of the same file, no tar parsing);
+* ``scan`` (default, with the Perl proof when it applies), ``scan --no-exec``, and the default
+  scan with a user database learned from the same tarball (``scan_on_record``: the proof is
+  taken from the record, as in a pipeline scanning a release it has seen) vs ``gzip -dc`` and
+  the isal floor (threaded isal read of the same file, no tar parsing);
 * ``fingerprint`` of every object of the tarball (extracted) vs ``sha256sum`` of the same files,
   all files in one process each, with a database learned from the same tarball and from the
   other release; ``-j 1``, ``-j 2`` and the default worker count;
 * ``fingerprints learn`` of the tarball (fresh database each run) vs ``gzip -dc``;
-* ``verify --bundle`` of a SYNTHETIC Solaris 11.1 guest with the shipped database only.
+* ``verify --bundle`` of a SYNTHETIC Solaris 11.1 guest with the shipped database only, and
+  with a user database learned from the sample distrib it installed (``verify_on_record``).
 
 Before timing, toolsfix is byte-compiled once (``compileall``, as ``pip install`` does) into a
 private ``PYTHONPYCACHEPREFIX`` that every Python child uses, so the checkout is not touched and
@@ -65,6 +68,8 @@ import realshape  # noqa: E402
 TOOLSFIX = [sys.executable, "-m", "toolsfix"]
 GROUPS = ("scan", "fingerprint", "learn", "verify")
 BUNDLE = REPO / "vendor-samples" / "bundles" / "sol11.1-s10build-lso-on"
+#: The sample distrib whose configurator that guest has installed (same bytes).
+BUNDLE_DISTRIB = REPO / "vendor-samples" / "archives" / "vmware-solaris-tools-9.2.2.tar.gz"
 ISAL_FLOOR = (
     "import sys\nfrom isal import igzip_threaded\n"
     "with igzip_threaded.open(sys.argv[1], 'rb', threads=1, block_size=1<<20) as f:\n"
@@ -218,6 +223,7 @@ def check_scan(path: Path, env: Mapping[str, str]) -> dict[str, Any]:
         "exit_code": proc.returncode,
         "layout": (doc.get("distrib") or {}).get("layout"),
         "selection_bug": cfg.get("selection_bug"),
+        "proof_source": execution.get("source"),
         "proof_ran": execution.get("ran"),
         "proof_agrees_with_model": execution.get("agrees_with_model"),
         "compile_checked": (cfg.get("compile") or {}).get("checked"),
@@ -225,8 +231,17 @@ def check_scan(path: Path, env: Mapping[str, str]) -> dict[str, Any]:
     }
 
 
+def with_user_db(db: Path, argv: Sequence[str]) -> list[str]:
+    """``argv`` run with ``db`` as the user database (``env`` execs it: one exec more)."""
+    return ["env", f"TOOLSFIX_USER_DB={db}", *argv]
+
+
 def bench_scan(label: str, path: Path, repeat: int, env: Mapping[str, str],
-               no_exec: bool = True) -> dict[str, Any]:  # fmt: skip
+               no_exec: bool = True, learned: Optional[Path] = None,
+               ) -> dict[str, Any]:  # fmt: skip
+    """The scan cases of one tarball; ``learned``: a user database ``fingerprints learn``
+    filled from this tarball, for the case of a pipeline scanning a release it has seen
+    (``scan_on_record``: the configurator's proof comes from the record, no perl runs)."""
     cases: dict[str, list[str]] = {
         "gzip_dc": _sh(f"gzip -dc '{path}' > /dev/null"),
         "isal_floor": [sys.executable, "-c", ISAL_FLOOR, str(path)],
@@ -234,7 +249,11 @@ def bench_scan(label: str, path: Path, repeat: int, env: Mapping[str, str],
     }
     if no_exec:
         cases["scan_no_exec"] = [*TOOLSFIX, "scan", str(path), "--no-exec", "--format", "json"]
+    if learned is not None:
+        cases["scan_on_record"] = with_user_db(learned, cases["scan"])
     row: dict[str, Any] = {"input": path.name, "check": check_scan(path, env)}
+    if learned is not None:
+        row["check_on_record"] = check_scan(path, {**env, "TOOLSFIX_USER_DB": str(learned)})
     row.update(paired(cases, repeat, env))
     for case in [c for c in cases if c.startswith("scan")]:
         row[f"{case}_vs_gzip_dc"] = ratio(row, case, "gzip_dc")
@@ -300,10 +319,15 @@ def bench_fingerprint(objdir: Path, files: list[str], dbs: Mapping[str, Path], r
     return out
 
 
-def bench_verify(repeat: int, env: Mapping[str, str]) -> dict[str, Any]:
-    row = paired({"verify": [*TOOLSFIX, "verify", "--bundle", str(BUNDLE), "--format", "json"]},
+def bench_verify(repeat: int, env: Mapping[str, str], learned: Path) -> dict[str, Any]:
+    """``verify --bundle``: the configurator proved by perl, and (``verify_on_record``) with a
+    user database learned from the sample distrib that guest installed, so its proof is on
+    record and no perl runs."""
+    verify = [*TOOLSFIX, "verify", "--bundle", str(BUNDLE), "--format", "json"]
+    row = paired({"verify": verify, "verify_on_record": with_user_db(learned, verify)},
                  repeat, env)  # fmt: skip
     row["bundle"] = BUNDLE.name
+    row["bundle_distrib"] = BUNDLE_DISTRIB.name
     _print("verify --bundle", row)
     return row
 
@@ -383,9 +407,19 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         results["load_avg_before"] = [round(x, 2) for x in os.getloadavg()]
         main_a = inputs[f"a-{size}"]
         if "scan" in only:
-            results[f"scan_{size}mb"] = bench_scan(f"scan {size} MB", main_a, repeat, env)
+            learned = {}
+            for key in (f"a-{size}", f"a-{size}-solaris"):
+                learned[key] = work / f"db-on-record-{key}"
+                learn_db(inputs[key], learned[key], env)
+            results[f"scan_{size}mb"] = bench_scan(
+                f"scan {size} MB", main_a, repeat, env, learned=learned[f"a-{size}"]
+            )
             results[f"scan_{size}mb_solaris"] = bench_scan(
-                f"scan {size} MB (Solaris product)", inputs[f"a-{size}-solaris"], repeat, env
+                f"scan {size} MB (Solaris product)",
+                inputs[f"a-{size}-solaris"],
+                repeat,
+                env,
+                learned=learned[f"a-{size}-solaris"],
             )
             if args.large:
                 results[f"scan_{large}mb"] = bench_scan(
@@ -402,7 +436,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             files = extract_objects(main_a, objdir)
             results["fingerprint"] = bench_fingerprint(objdir, files, dbs, repeat, env)
         if "verify" in only:
-            results["verify_bundle"] = bench_verify(repeat, env)
+            learn_db(BUNDLE_DISTRIB, work / "db-bundle-distrib", env)
+            results["verify_bundle"] = bench_verify(repeat, env, work / "db-bundle-distrib")
         results["load_avg_after"] = [round(x, 2) for x in os.getloadavg()]
     finally:
         tmp.cleanup()

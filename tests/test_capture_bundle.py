@@ -224,6 +224,22 @@ def test_symlink_out_of_bundle_dir_is_not_followed(tmp_path: Path) -> None:
     assert cap.read_file("/etc/inside") == MANIFEST.encode()  # inside the bundle: fine
 
 
+def test_symlinked_directory_out_of_bundle_is_not_followed(tmp_path: Path) -> None:
+    """A directory on the way that links out is caught like a linked file, however often it is
+    read through (the reader remembers the real path of each directory it resolved)."""
+    outside = tmp_path / "host-etc"
+    outside.mkdir()
+    (outside / "release").write_text("host release")
+    root = write_bundle(tmp_path / "b")
+    os.symlink(outside, root / "files/srv")
+    os.symlink("etc", root / "files/alias")  # a directory link that stays inside: fine
+    cap = BundleCapture(root)
+    for _ in range(2):
+        assert cap.read_file("/srv/release") is None
+        assert cap.read_file_checked("/srv/release").status is ReadStatus.SYMLINK
+        assert cap.read_file("/alias/release") == FILES["files/etc/release"]
+
+
 # --- read status: absent on the guest, unreadable there, or never looked at ---------------------
 
 

@@ -18,7 +18,14 @@ from samplelib import driver, elfgen
 
 from toolsfix.fingerprint import DriverFingerprint, fingerprint_bytes
 from toolsfix.fpdb import FingerprintDB, Record, learn
-from toolsfix.identify import NEAREST_THRESHOLD, WEIGHTS, Identification, identify, similarity
+from toolsfix.identify import (
+    NEAREST_THRESHOLD,
+    WEIGHTS,
+    Identification,
+    best_of,
+    identify,
+    similarity,
+)
 
 SAMPLES = Path(__file__).resolve().parent.parent / "vendor-samples"
 OS_DIRS = ("10", "10_64", "11", "11_64", "2009.06", "2009.06_64")
@@ -136,6 +143,28 @@ def test_class_and_machine_must_match_some_record(records: list[Record]) -> None
 def test_empty_database_gives_unknown() -> None:
     result = identify(fp_of("vmxnet3s", "10", "9.2.2", "893683"), FingerprintDB([]))
     assert result.rung == "unknown" and not result.ambiguous
+
+
+def test_best_of_asks_every_database_for_a_hash_match_before_scoring(
+    records: list[Record], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An earlier database that only holds resembling builds (a guest's LIBDIR of another
+    release) loses to a later exact match, and is not scored for it: the answer is the one
+    the rung order gives, without building a nearest-match index."""
+    fp = fp_of("vmxnet3s", "11", "9.9.2", "2496486")
+    others = FingerprintDB([r for r in records if r.tools_version != "9.9.2"])
+    assert identify(fp, others).rung == "nearest"  # what the first database alone would say
+
+    def no_scoring(db: FingerprintDB) -> None:
+        raise AssertionError("scored although a later database knows the bytes")
+
+    monkeypatch.setattr("toolsfix.fingerprint_similarity._index", no_scoring)
+    best, label = best_of(fp, [("guest", others), ("shipped", FingerprintDB(records))])
+    assert (best.rung, label) == ("exact", "shipped")
+    assert best == identify(fp, FingerprintDB(records))
+    monkeypatch.undo()
+    best, label = best_of(fp, [("guest", others), ("empty", FingerprintDB([]))])
+    assert (best.rung, label) == ("nearest", "guest")  # no hash rung anywhere: scored, as before
 
 
 @pytest.mark.parametrize(

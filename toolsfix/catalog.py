@@ -8,7 +8,6 @@ translated or extended without touching code.
 from __future__ import annotations
 
 import json
-import string
 from collections.abc import Iterable, Mapping
 from functools import lru_cache
 from pathlib import Path
@@ -85,9 +84,9 @@ def finding(
     remedy is prose for humans; the commands are what ``toolsfix remedy`` puts in a script).
     """
     s = spec(check_id)
-    remedy = string.Formatter().vformat(
-        s.remedy, (), _Lenient({k: str(v) for k, v in remedy_args.items()})
-    )
+    # str.format_map, not string.Formatter: the same substitution (a missing key is looked up
+    # through _Lenient.__missing__ either way) without importing the string module.
+    remedy = s.remedy.format_map(_Lenient({k: str(v) for k, v in remedy_args.items()}))
     return Finding(
         id=s.id,
         category=s.category,

@@ -16,6 +16,7 @@ import click
 from toolsfix.clikit import (
     EXIT_CODES,
     ToolsfixCommand,
+    reprove_option,
     run,
 )
 from toolsfix.clireport import (
@@ -34,6 +35,7 @@ __all__ = ["scan"]
 @click.command(cls=ToolsfixCommand, epilog=EXIT_CODES)
 @click.argument("path", type=click.Path(path_type=Path))
 @click.option("--no-exec", is_flag=True, help="Do not prove the prediction by running the Perl.")
+@reprove_option
 @click.option(
     "--perl-timeout",
     type=float,
@@ -56,6 +58,7 @@ __all__ = ["scan"]
 def scan(
     path: Path,
     no_exec: bool,
+    reprove: bool,
     perl_timeout: float,
     guest_path: Optional[Path],
     uname_r: Optional[str],
@@ -94,7 +97,7 @@ def scan(
             guest = load_guest(guest_path)
         elif uname_r is not None and uname_v is not None:
             guest = guest_from_uname(uname_r, uname_v)
-        report = do_scan(path, ScanOptions(not no_exec, perl_timeout, guest))
+        report = do_scan(path, ScanOptions(not no_exec, perl_timeout, guest, not reprove))
         return emit(narrow(report), out)
 
     run(body)

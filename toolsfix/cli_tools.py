@@ -49,8 +49,19 @@ def fingerprints() -> None:
     type=click.Path(path_type=Path, file_okay=False),
     help="Database directory to write (default: your user database).",
 )
-def fingerprints_learn(source: Path, db_dir: Optional[Path]) -> None:
-    """Record every driver build of a distrib you own (directory, tarball or ISO).
+@click.option(
+    "--no-proof",
+    is_flag=True,
+    help="Record the driver builds only, not the sandboxed proof of the configurator.",
+)
+def fingerprints_learn(source: Path, db_dir: Optional[Path], no_proof: bool) -> None:
+    """Record every driver build of a distrib you own (directory, tarball or ISO), and the
+    sandboxed proof of its configurator.
+
+    Later runs identify those builds by their hash; `scan` and `verify` take the proof of
+    those exact configurator bytes from the record instead of starting perl (--reprove runs
+    it anyway), and report a configurator that claims this release but differs from it
+    (TF112).
 
     \b
     Examples:
@@ -58,20 +69,15 @@ def fingerprints_learn(source: Path, db_dir: Optional[Path]) -> None:
       toolsfix fingerprints learn solaris.iso --db ./fleet-db
     """
     # lazy: start-up time
-    from toolsfix.distrib import open_source
-    from toolsfix.fpdb import learn_source, save_records, user_db_dir
+    from toolsfix.learning import learn
     from toolsfix.report.identify import learned_text
     from toolsfix.report.lines import one_line
 
     def body() -> int:
-        learned = learn_source(open_source(source), source=source.name)
-        if not learned.records:
-            raise ToolsfixError(
-                f"{source}: no driver builds found under lib/modules/binary", ExitCode.INPUT
-            )
-        written = save_records(db_dir or user_db_dir(), learned.records)
-        show(learned_text(learned, written))
-        for p in learned.problems:
+        result = learn(source, db_dir, prove=not no_proof)
+        show(learned_text(result.learned, result.written, result.proof_file,
+                          result.proof_skipped))  # fmt: skip
+        for p in result.learned.problems:
             click.echo(f"  skipped: {one_line(p)}", err=True)
         return int(ExitCode.OK)
 

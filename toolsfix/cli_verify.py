@@ -17,6 +17,7 @@ from toolsfix.clikit import (
     EXIT_CODES,
     ToolsfixCommand,
     db_dirs_option,
+    reprove_option,
     run,
 )
 from toolsfix.clireport import (
@@ -92,6 +93,7 @@ def _uplink_values(
     "(repeatable); needed when a switch config has several channels.",
 )
 @click.option("--no-exec", is_flag=True, help="Do not run the installed configurator's logic.")
+@reprove_option
 @policy_options
 @output_options
 def verify(
@@ -103,6 +105,7 @@ def verify(
     switch_configs: tuple[Path, ...],
     uplinks: tuple[tuple[str, str], ...],
     no_exec: bool,
+    reprove: bool,
     policy_files: PolicyFiles,
     out: OutputOptions,
 ) -> None:
@@ -143,6 +146,7 @@ def verify(
     opts = VerifyOptions(
         tuple(db_dirs),
         not no_exec,
+        not reprove,
         esxi_settings=tuple(esxi_settings),
         switch_configs=tuple(switch_configs),
         uplinks=tuple(uplinks),

@@ -52,6 +52,13 @@ db_dirs_option = click.option(
     help="Extra fingerprint database directory (repeatable); shipped and user DBs always load.",
 )
 
+reprove_option = click.option(
+    "--reprove",
+    is_flag=True,
+    help="Run the sandboxed proof even when a proof of the same configurator bytes is on "
+    "record (`fingerprints learn` records them).",
+)
+
 
 def load_fingerprint_db(extra: Sequence[Path]) -> FingerprintDB:
     """Shipped, user and ``--db`` databases, merged. The fingerprint commands (the only

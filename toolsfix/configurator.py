@@ -28,9 +28,11 @@ The facts themselves live in :mod:`toolsfix.configurator_facts`, their findings 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional
 
 from toolsfix import installer
@@ -42,9 +44,18 @@ from toolsfix.configurator_facts import GuestSelection as GuestSelection
 from toolsfix.configurator_facts import SolarisApplicability as SolarisApplicability
 from toolsfix.configurator_facts import applies_to_solaris as applies_to_solaris
 from toolsfix.configurator_facts import modules_of as modules_of
+from toolsfix.datadirs import default_db_dirs
 from toolsfix.knowledge import CONFIGURED_MODULES, GUESTS, Guest
-from toolsfix.perl import CompileCheck, Execution, compile_check, execute
+from toolsfix.perl import CompileCheck, Execution, compile_check, execute, find_perl
 from toolsfix.perltext import Line, lex
+from toolsfix.proofdb import (
+    ProofRecord,
+    ProofTable,
+    harness_id,
+    is_synthetic,
+    load_table,
+    perl_identity,
+)
 
 if TYPE_CHECKING:
     from toolsfix.configurator_findings import GuestAnswer as GuestAnswer
@@ -90,6 +101,17 @@ class ConfiguratorOptions:
     execute: bool = True
     perl_timeout: float = 20.0
     compile_check: bool = True
+    #: Take the proof from a record of these exact bytes when there is one
+    #: (:mod:`toolsfix.proofdb`; ``--reprove`` turns it off; learning never uses one).
+    use_records: bool = True
+    #: Database directories whose proofs count besides the shipped and the user's (``--db``).
+    extra_record_dirs: tuple[Path, ...] = ()
+
+    def proof_table(self) -> ProofTable:
+        """The proofs on record this run may use and compare against."""
+        if not self.use_records:
+            return ProofTable()
+        return load_table([*default_db_dirs(), *self.extra_record_dirs])
 
 
 @dataclass(frozen=True)
@@ -98,6 +120,8 @@ class Proof:
 
     execution: Optional[Execution]
     compiled: Optional[CompileCheck]
+    #: The record the answer was taken from, None when perl ran (or nothing did).
+    record: Optional[ProofRecord] = None
 
 
 class PendingProof:
@@ -123,6 +147,8 @@ class PendingProof:
         self._cancel = threading.Event()
         self._lexed = threading.Event()
         self._lines: Optional[list[Line]] = None
+        #: The proofs on record (read by the worker; empty until it has).
+        self.table = ProofTable()
         self._task = Background(self._run, "toolsfix-proof")
 
     @property
@@ -141,8 +167,14 @@ class PendingProof:
             self._lexed.set()
         lines = self._lines
         options = self._options
+        self.table = options.proof_table()
         if not options.execute:
             return Proof(None, None)
+        sha = hashlib.sha256(self.data).hexdigest()
+        record = self.table.proof_for(sha, self.guests, harness_id(), perl_identity(find_perl()))
+        if record is not None:
+            return Proof(record.execution, record.compiled if options.compile_check else None,
+                         record)  # fmt: skip
         timeout = options.perl_timeout
 
         def run_compile() -> CompileCheck:
@@ -217,7 +249,48 @@ def analyse(
         modules=modules_of(analysis),
         text=proof.text,
         guests=proof.guests,
+        record=result.record,
+        differs_from=proof.table.same_release(analysis.version, analysis.build, analysis.sha256),
     )
+
+
+def proof_record(facts: ConfiguratorFacts, source: str) -> tuple[Optional[ProofRecord], str]:
+    """The record of a proof the sandbox just made (``fingerprints learn``), or None and why
+    it is not worth keeping. Only a complete answer is kept: both perl runs finished
+    (a timeout or a killed sandbox says nothing about the file) for the guests of the
+    contract, and the selection ran -- or was never meant to, for a Linux product."""
+    ex, compiled = facts.execution, facts.compiled
+    harness, perl = harness_id(), perl_identity(find_perl())
+    if facts.record is not None:
+        return None, "the proof was itself taken from a record"
+    if harness is None:
+        return None, "the sandbox sources are not installed, so no proof can be matched later"
+    if perl is None:
+        return None, "no perl to prove it with (set TOOLSFIX_PERL)"
+    if ex is None or compiled is None:
+        return None, "the proof did not run"
+    if compiled.compiles is None or compiled.reason:
+        return None, f"the compile check did not finish ({compiled.reason or 'no perl'})"
+    if not ex.ran and applies_to_solaris(facts.analysis.product).applies:
+        return None, f"the selection did not run ({ex.reason})"
+    if tuple(facts.guests) != GUESTS:
+        return None, "only proofs for the contract's guests are recorded"
+    a = facts.analysis
+    record = ProofRecord(
+        sha256=a.sha256,
+        size=a.size,
+        version=a.version,
+        build=a.build,
+        product=a.product,
+        harness=harness,
+        perl=perl,
+        guests=GUESTS,
+        execution=ex,
+        compiled=compiled,
+        source=source,
+        synthetic=is_synthetic(facts.text),
+    )
+    return record, ""
 
 
 __all__ = [
@@ -236,5 +309,6 @@ __all__ = [
     "findings",
     "guest_answer",
     "modules_of",
+    "proof_record",
     "start_proof",
 ]

@@ -19,6 +19,7 @@ from toolsfix import installer
 from toolsfix.installer import Analysis, DirPair
 from toolsfix.knowledge import CONFIGURED_MODULES, GUESTS, Guest
 from toolsfix.perl import CompileCheck, Execution
+from toolsfix.proofdb import ProofRecord
 
 Dirs = dict[str, Optional[dict[str, Optional[DirPair]]]]
 
@@ -107,6 +108,10 @@ class ConfiguratorFacts:
     modules: tuple[str, ...]
     text: str = field(repr=False, compare=False)
     guests: tuple[Guest, ...] = GUESTS
+    #: The proof on record the execution and compile check were taken from (None: perl ran).
+    record: Optional[ProofRecord] = None
+    #: Copies on record of the release this file claims, none with its bytes: it was modified.
+    differs_from: tuple[ProofRecord, ...] = ()
 
     # ---- model vs execution
 
@@ -215,6 +220,26 @@ class ConfiguratorFacts:
             return GuestSelection(True, None, "model")
         return GuestSelection(True, {m: p for m, p in got.items() if m in self.modules}, "model")
 
+    # ---- the proofs on record
+
+    def _on_record(self) -> Optional[dict[str, Any]]:
+        """What the proofs on record say of this file: ``known`` (its proof was taken from a
+        record), ``modified`` (its release is on record, its bytes are not), else None."""
+        if self.record is not None:
+            r = self.record
+            return {"state": "known", "file": r.file, "source": r.source,
+                    "synthetic": r.synthetic}  # fmt: skip
+        if self.differs_from:
+            first = self.differs_from[0]
+            return {
+                "state": "modified",
+                "file": first.file,
+                "source": first.source,
+                "synthetic": first.synthetic,
+                "differs_from": sorted({r.sha256 for r in self.differs_from}),
+            }
+        return None
+
     # ---- serialisation: the one place the configurator's JSON is made
 
     def to_dict(self, applicability: Optional[SolarisApplicability] = None) -> dict[str, Any]:
@@ -247,7 +272,9 @@ class ConfiguratorFacts:
                 "agrees_with_model": self.agrees_with_model,
                 "stubbed_helpers": [n for n, _ in ex.stubbed],
                 "repaired_comments": ex.repaired_comments,
+                "source": "sandbox" if self.record is None else "record",
             }
+        out["on_record"] = self._on_record()
         c = self.compiled
         out["compile"] = (
             {"checked": False, "compiles": None, "reason": "disabled"}

@@ -194,6 +194,7 @@ def findings(
     )
     found.extend(compile_found)
     skipped.extend(compile_skipped)
+    found.extend(checks.record_findings(facts.analysis, facts.differs_from))
     if inv is not None:
         found.extend(checks.crosscheck_findings(eff, inv, facts.dirs, target))
         found.extend(checks.consistency_findings(facts.analysis, inv))

@@ -1,12 +1,14 @@
-"""Where the shipped knowledge (``patches/``, ``fingerprints/``) lives.
+"""Where knowledge lives: the shipped ``patches/`` and ``fingerprints/``, and the user's
+database.
 
-In a source checkout or an editable install the directories sit next to the package; a wheel
-installs them as data files under ``<prefix>/share/toolsfix``. One function so every reader of
-shipped data agrees.
+In a source checkout or an editable install the shipped directories sit next to the package; a
+wheel installs them as data files under ``<prefix>/share/toolsfix``. One place so every reader
+of shipped or learned data (fingerprints, proofs on record) agrees.
 """
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -24,3 +26,31 @@ def shipped_dir(name: str) -> Path:
         if candidate.is_dir():
             return candidate
     return beside
+
+
+def user_db_dir() -> Path:
+    """The user's learned records, computed without platformdirs.
+
+    ``$TOOLSFIX_USER_DB`` wins; macOS uses ``~/Library/Application Support/toolsfix``;
+    Windows ``%APPDATA%\\toolsfix``; everything else (Linux, Solaris) follows XDG:
+    ``$XDG_DATA_HOME/toolsfix`` when it is an absolute path, else ``~/.local/share/toolsfix``.
+    """
+    override = os.environ.get("TOOLSFIX_USER_DB")
+    if override:
+        return Path(override).expanduser()
+    home = Path.home()
+    if sys.platform == "darwin":
+        return home / "Library" / "Application Support" / "toolsfix" / "fingerprints"
+    if sys.platform.startswith("win"):
+        appdata = os.environ.get("APPDATA")
+        base = Path(appdata) if appdata else home / "AppData" / "Roaming"
+        return base / "toolsfix" / "fingerprints"
+    xdg = os.environ.get("XDG_DATA_HOME", "")
+    base = Path(xdg) if xdg and os.path.isabs(xdg) else home / ".local" / "share"
+    return base / "toolsfix" / "fingerprints"
+
+
+def default_db_dirs() -> list[Path]:
+    """Shipped first, then the user's: on duplicates the shipped record is kept."""
+    shipped, user = shipped_dir("fingerprints"), user_db_dir()
+    return [shipped] if shipped.resolve() == user.resolve() else [shipped, user]

@@ -21,13 +21,12 @@ import contextlib
 import hashlib
 import os
 import re
-import sys
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Optional, TypeVar
 
-from toolsfix.datadirs import shipped_dir
+from toolsfix.datadirs import default_db_dirs, shipped_dir, user_db_dir
 from toolsfix.errors import InputError
 from toolsfix.fpdb_record import FILE_SCHEMA, RECORD_SCHEMA, Known, Record, record_from_dict
 from toolsfix.fpdb_store import (
@@ -82,34 +81,6 @@ def shipped_db_dir() -> Path:
     install. Delegates to :func:`toolsfix.datadirs.shipped_dir` so every reader of shipped data
     agrees on the rule."""
     return shipped_dir("fingerprints")
-
-
-def user_db_dir() -> Path:
-    """The user's learned records, computed without platformdirs.
-
-    ``$TOOLSFIX_USER_DB`` wins; macOS uses ``~/Library/Application Support/toolsfix``;
-    Windows ``%APPDATA%\\toolsfix``; everything else (Linux, Solaris) follows XDG:
-    ``$XDG_DATA_HOME/toolsfix`` when it is an absolute path, else ``~/.local/share/toolsfix``.
-    """
-    override = os.environ.get("TOOLSFIX_USER_DB")
-    if override:
-        return Path(override).expanduser()
-    home = Path.home()
-    if sys.platform == "darwin":
-        return home / "Library" / "Application Support" / "toolsfix" / "fingerprints"
-    if sys.platform.startswith("win"):
-        appdata = os.environ.get("APPDATA")
-        base = Path(appdata) if appdata else home / "AppData" / "Roaming"
-        return base / "toolsfix" / "fingerprints"
-    xdg = os.environ.get("XDG_DATA_HOME", "")
-    base = Path(xdg) if xdg and os.path.isabs(xdg) else home / ".local" / "share"
-    return base / "toolsfix" / "fingerprints"
-
-
-def default_db_dirs() -> list[Path]:
-    """Shipped first, then the user's: on duplicates the shipped record is kept."""
-    shipped, user = shipped_db_dir(), user_db_dir()
-    return [shipped] if shipped.resolve() == user.resolve() else [shipped, user]
 
 
 # --------------------------------------------------------------------------------------------
@@ -313,7 +284,13 @@ class Learned:
     problems: tuple[str, ...]
 
 
-def learn_source(distrib: Source, *, source: str, synthetic: bool = False) -> Learned:
+def learn_source(
+    distrib: Source,
+    *,
+    source: str,
+    synthetic: bool = False,
+    on_configurator: Optional[Callable[[bytes], None]] = None,
+) -> Learned:
     """Fingerprint every driver build of a distrib in one streaming pass.
 
     Drivers are handed to :func:`~toolsfix.fingerprint_pool.fingerprint_stream` as they pass
@@ -321,7 +298,8 @@ def learn_source(distrib: Source, *, source: str, synthetic: bool = False) -> Le
     bytes dropped once parsed, so memory is a few drivers (each at most
     :data:`~toolsfix.safeio.MAX_DRIVER_BYTES`) plus small fingerprints, whatever the distrib
     holds; the configurator, wherever it sits in the stream, gives the version and build the
-    records are filed under.
+    records are filed under, and is handed to ``on_configurator`` the moment it is read
+    (the caller proves it while the stream goes on).
     """
     from toolsfix.distrib import CONFIGURATOR, learn_want  # lazy: start-up time of fingerprint
     from toolsfix.fingerprint_pool import fingerprint_stream  # lazy: only learning parses ELF
@@ -335,6 +313,8 @@ def learn_source(distrib: Source, *, source: str, synthetic: bool = False) -> Le
                 continue
             if entry.member.path == CONFIGURATOR:
                 release[:] = find_buildnr(entry.data.decode("utf-8", "replace"))[:2]
+                if on_configurator is not None:
+                    on_configurator(entry.data)
             elif classify_build(entry.member.path) is not None:
                 yield entry.member.path, entry.data
 

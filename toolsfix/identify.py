@@ -228,12 +228,36 @@ def identify(
     fp: DriverFingerprint, db: FingerprintDB, *, location_arch: Optional[str] = None
 ) -> Identification:
     """Place ``fp`` on the rung ladder against ``db`` (see the module docstring)."""
+    found = _hash_match(fp, db, location_arch)
+    return found if found is not None else _unhashed(fp, db, location_arch)
+
+
+def _hash_match(
+    fp: DriverFingerprint, db: FingerprintDB, location_arch: Optional[str]
+) -> Optional[Identification]:
+    """The ``exact`` or ``code-identical`` answer for ``fp`` in ``db``; None when neither rung
+    applies (or ``fp`` is no ELF object: that answer is :func:`_unhashed`'s)."""
+    if not fp.is_elf:
+        return None
+    mismatch = _mismatch(fp.is_elf, fp.arch, location_arch)
+    common = _common(fp.name, fp.sha256, fp.arch, fp.identity, location_arch, mismatch)
+    result = _hash_rungs(fp, db, common)
+    if result is None:
+        return None
+    return _noted(result, mismatch, fp.arch, fp.elf_class, fp.machine, location_arch)
+
+
+def _unhashed(
+    fp: DriverFingerprint, db: FingerprintDB, location_arch: Optional[str]
+) -> Identification:
+    """The answer for ``fp`` in ``db`` when no hash rung applies: ``unknown`` for what is no
+    ELF object, else ``nearest`` or ``unknown`` by similarity."""
     mismatch = _mismatch(fp.is_elf, fp.arch, location_arch)
     common = _common(fp.name, fp.sha256, fp.arch, fp.identity, location_arch, mismatch)
     if not fp.is_elf:
         return Identification("unknown", (), False, fp.error or "not an ELF object", **common,
                               lso_era="unknown")  # fmt: skip
-    result = _identify_elf(fp, db, common)
+    result = _nearest(fp, db, common)
     return _noted(result, mismatch, fp.arch, fp.elf_class, fp.machine, location_arch)
 
 
@@ -320,24 +344,31 @@ def best_of(
     installed drivers, so the strongest evidence); a hash rung (``exact``, ``code-identical``)
     ends the search, otherwise the best rung wins and an earlier database wins a tie. With no
     database at all the answer is ``unknown``.
+
+    Every database is asked for a hash rung before any is scored: a hash rung in a later
+    database beats whatever similarity finds in an earlier one, so a build that the guest's own
+    ``LIBDIR`` lacks but the shipped database knows is answered without loading the scoring
+    module or building a nearest-match index.
     """
+    for name, db in dbs:
+        found = _hash_match(fp, db, location_arch)
+        if found is not None:
+            return found, name
     best: Optional[Identification] = None
     label = ""
     for name, db in dbs:
-        ident = identify(fp, db, location_arch=location_arch)
+        ident = _unhashed(fp, db, location_arch)
         if best is None or RUNGS.index(ident.rung) < RUNGS.index(best.rung):
             best, label = ident, name
-        if ident.rung in ("exact", "code-identical"):
-            break
     if best is None:
         best = identify(fp, FingerprintDB(()), location_arch=location_arch)
     return best, label
 
 
-def _identify_elf(
+def _hash_rungs(
     fp: DriverFingerprint, db: FingerprintDB, common: dict[str, Any]
-) -> Identification:
-    """The rungs in order; the first that applies answers (hash lookups before scoring)."""
+) -> Optional[Identification]:
+    """The hash rungs in order (``exact``, then ``code-identical``); None when neither applies."""
     exact = _order(db.by_sha256(fp.sha256))
     if exact:
         return _exact(fp.identity, exact, common)
@@ -362,7 +393,11 @@ def _identify_elf(
                 lso_era=_era(fp.identity, same_code),
                 **common,
             )
+    return None
 
+
+def _nearest(fp: DriverFingerprint, db: FingerprintDB, common: dict[str, Any]) -> Identification:
+    """The ``nearest`` rung, or ``unknown`` when nothing known is similar enough."""
     # lazy: only the nearest rung scores (start-up time of hash matches)
     from toolsfix.fingerprint_similarity import Features, _index, _top
 

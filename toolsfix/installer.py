@@ -86,6 +86,9 @@ class Comparison:
 
 @dataclass(frozen=True)
 class ModuleRule:
+    """How the configurator picks the build directory of one module (a ``RULE_*`` name),
+    and the line that says so."""
+
     module: str
     rule: str
     line: int

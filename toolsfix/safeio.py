@@ -15,7 +15,7 @@ import os
 import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import IO, Optional
+from typing import IO, NamedTuple, Optional
 
 from toolsfix.errors import InputError
 
@@ -240,9 +240,12 @@ def read_bounded(
         os.close(fd)
 
 
-@dataclass(frozen=True)
-class TreeEntry:
-    """One entry below a walked root: path relative to it (``/``-separated) and its lstat."""
+class TreeEntry(NamedTuple):
+    """One entry below a walked root: path relative to it (``/``-separated) and its lstat.
+
+    A named tuple, not a frozen dataclass: the walker yields one per file of a distrib and
+    every command imports this module, and a named tuple is cheaper to create, as a class and
+    as an instance."""
 
     rel: str
     full: str

@@ -42,6 +42,7 @@ def __getattr__(name: str) -> Any:
 class VerifyOptions:
     db_dirs: tuple[Path, ...] = ()  # extra fingerprint databases (--db)
     execute: bool = True  # run the installed configurator's logic under perl
+    use_records: bool = True  # take that proof from a record of the same bytes (not --reprove)
     # Host side: ESXi output files (--esxi-settings), switch configs (--switch-config) and
     # vmnic -> [SWITCH:]PORT (--uplink). A single Path is accepted for esxi_settings (the
     # option used to take one file).
@@ -93,6 +94,7 @@ def _configurator(
         source_text=found.text,
         solaris_product=rule.applies,
         product_reason=rule.reason,
+        differs_from=found.differs_from,
     )
     return checked, found.to_dict(rule)
 
@@ -110,7 +112,11 @@ def verify_capture(capture: Capture, options: VerifyOptions, target: str) -> Rep
     reader = GuestReader(capture)
     facts = facts_from_capture(capture, reader)
     data = configurator_file(reader, facts).data
-    cfg_options = service.ConfiguratorOptions(execute=options.execute)
+    cfg_options = service.ConfiguratorOptions(
+        execute=options.execute,
+        use_records=options.use_records,
+        extra_record_dirs=options.db_dirs,
+    )
     proof = None if data is None else service.start_proof(data, cfg_options)
     try:
         # lazy: these modules load while the proof's perl processes run (see the docstring)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Callable, Generic, TypeVar
+from typing import Callable, Generic, NamedTuple, TypeVar
 
 from toolsfix.findings import Finding, Skipped
 
@@ -40,8 +40,10 @@ class CheckResult:
         return out
 
 
-@dataclass(frozen=True)
-class Check(Generic[F]):
+# A NamedTuple, not a frozen dataclass: the registry's own record, never replaced or
+# serialised, and a dataclass costs about a millisecond at import (its methods are generated
+# and compiled).
+class Check(NamedTuple, Generic[F]):
     """A registered check: the catalog ids it may emit and the function that runs it."""
 
     ids: tuple[str, ...]

@@ -20,7 +20,7 @@ from toolsfix import installer
 from toolsfix.catalog import finding
 from toolsfix.checks.base import CheckResult, Registry
 from toolsfix.checks.selection import compile_findings
-from toolsfix.findings import Evidence, Finding, Outcome, Skipped
+from toolsfix.findings import Evidence, Finding, Outcome, Severity, Skipped
 from toolsfix.installer import Analysis, DirPair
 from toolsfix.knowledge import (
     GUEST_OF_FAMILY,
@@ -30,6 +30,7 @@ from toolsfix.knowledge import (
     OsFamily,
 )
 from toolsfix.perl import CompileCheck, Execution
+from toolsfix.proofdb import ProofRecord
 
 if TYPE_CHECKING:  # only annotations: verify needs no distrib reader (start-up time)
     from toolsfix.distrib import Inventory
@@ -255,12 +256,40 @@ def execution_findings(
     ], []
 
 
+def record_findings(a: Analysis, differs_from: Sequence[ProofRecord]) -> list[Finding]:
+    """TF112: the file names a release whose copy is on record, and is not that copy.
+
+    ``differs_from`` are the records of its release (:meth:`ProofTable.same_release`: none
+    has these bytes). A file carrying toolsfix's patch marker is expected to differ, so that
+    finding is information, not a warning; anything else changed it in a way nobody said.
+    """
+    if not differs_from:
+        return []
+    first = differs_from[0]
+    on_record = ", ".join(sorted({r.sha256[:16] for r in differs_from}))
+    patched = a.marker_patch is not None
+    note = f" (it carries toolsfix's patch marker {a.marker_patch!r})" if patched else ""
+    return [
+        finding(
+            "TF112",
+            f"{a.path} says VMware Tools {a.version} build-{a.build}, but its bytes are not "
+            f"that release's copy on record (learned from {first.source}){note}",
+            evidence=[
+                Evidence(path=a.path, detail=f"sha256 {a.sha256}"),
+                Evidence(path=first.file or None, detail=f"on record: sha256 {on_record}..."),
+            ],
+            subject=a.path,
+            severity=Severity.INFO if patched else None,
+        )
+    ]
+
+
 # --------------------------------------------------------------------------- on a guest
 
 #: What the installed configurator's analysis reports on a guest (TF109, text damage, is a
 #: distrib concern: the installed copy's comments do not change what it selects; TF111 is not:
 #: a configurator perl rejects fails the re-run the remedies ask for).
-INSTALLED_CHECKS: tuple[str, ...] = ("TF100", "TF101", "TF102", "TF107", "TF111")
+INSTALLED_CHECKS: tuple[str, ...] = ("TF100", "TF101", "TF102", "TF107", "TF111", "TF112")
 # A buggy or hand-patched configurator is harmless where it picks the right build anyway.
 _HARMLESS = ("configurator-buggy", "configurator-hand-patched")
 
@@ -290,6 +319,7 @@ class InstalledConfigurator:
     unread: Optional[str] = None
     solaris_product: bool = True
     product_reason: str = ""
+    differs_from: tuple[ProofRecord, ...] = ()  # its release's copies on record (TF112)
 
     @property
     def commands(self) -> tuple[str, ...]:
@@ -326,7 +356,7 @@ def selection_right_for_guest(a: Analysis, family: Optional[str]) -> Optional[st
 
 @INSTALLED_CONFIGURATOR_CHECKS.register(*INSTALLED_CHECKS)
 def check_installed_configurator(c: InstalledConfigurator) -> CheckResult:
-    """TF100-TF102, TF107, TF111 for the configurator a guest has installed.
+    """TF100-TF102, TF107, TF111, TF112 for the configurator a guest has installed.
 
     Applies only where ``configure_module_solaris`` runs: a SunOS guest (or one whose family
     is unknown) with a Solaris Tools configurator. Elsewhere every id is not-applicable, with
@@ -356,5 +386,6 @@ def check_installed_configurator(c: InstalledConfigurator) -> CheckResult:
         found = [f for f in found if f.category not in _HARMLESS]
     ex_found, ex_skipped = execution_findings(model, c.execution, c.modules)
     cc_found, cc_skipped = compile_findings(model, c.compiled, c.source_text, c.target)
-    found = [f for f in found if f.id != "TF109"] + ex_found + cc_found
+    rec_found = record_findings(model, c.differs_from)
+    found = [f for f in found if f.id != "TF109"] + ex_found + cc_found + rec_found
     return CheckResult.of(found, [*skipped, *ex_skipped, *cc_skipped])

@@ -16,8 +16,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
-from typing import Optional
+from typing import NamedTuple, Optional
 
 from toolsfix.catalog import finding
 from toolsfix.checks.base import CheckResult, Registry
@@ -50,8 +49,9 @@ LEFTOVER_RE = re.compile(r"^(?P<module>[A-Za-z0-9_]+)\.old\.(?P<n>\d{1,2})$")
 CONF_PATH = DRIVER_CONF_PATH
 
 
-@dataclass(frozen=True)
-class DriverCheckInput:
+# A NamedTuple, not a frozen dataclass: an input bundle, never replaced or serialised, and a
+# dataclass costs about a millisecond at import (its methods are generated and compiled).
+class DriverCheckInput(NamedTuple):
     """What the driver checks read: the guest's facts, its driver facts, and how remedies
     name the target (``/`` on the guest itself)."""
 

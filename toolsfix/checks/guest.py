@@ -16,8 +16,7 @@ from __future__ import annotations
 import fnmatch
 import posixpath
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Optional
+from typing import NamedTuple, Optional
 
 from toolsfix.catalog import finding
 from toolsfix.checks import linux, network
@@ -37,8 +36,9 @@ CONF_CHECKS = ("TF300", "TF301", "TF310", "TF311", "TF312", "TF313")
 SCRIPT_CHECKS = ("TF301", "TF310", "TF311", "TF313")
 
 
-@dataclass(frozen=True)
-class GuestInput:
+# A NamedTuple, not a frozen dataclass: an input bundle, never replaced or serialised, and a
+# dataclass costs about a millisecond at import (its methods are generated and compiled).
+class GuestInput(NamedTuple):
     """Everything the guest checks read: facts, driver facts, the analysed configurator, how
     the target is named, and what an interrupted collection lacks (None when complete)."""
 

@@ -17,8 +17,7 @@ from __future__ import annotations
 import enum
 import posixpath
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import Optional
+from typing import NamedTuple, Optional
 
 from toolsfix.findings import Evidence
 from toolsfix.guest import parsers as p
@@ -145,8 +144,10 @@ def _boot_settings(
 # --------------------------------------------------------------------------- installed builds
 
 
-@dataclass(frozen=True)
-class DriverView:
+# DriverView, Mtu and NetFacts are NamedTuples, not frozen dataclasses: views the checks
+# derive and read, never replaced or serialised, and a dataclass costs about a millisecond
+# at import (its methods are generated and compiled).
+class DriverView(NamedTuple):
     """The installed vmxnet3s build the checks reason about, with its evidence."""
 
     path: Optional[str]
@@ -224,8 +225,7 @@ class MtuSource(str, enum.Enum):
         return self.value
 
 
-@dataclass(frozen=True)
-class Mtu:
+class Mtu(NamedTuple):
     """One MTU value seen somewhere, with where it was seen."""
 
     value: int
@@ -450,8 +450,7 @@ class NetView:
         return out
 
 
-@dataclass(frozen=True)
-class NetFacts:
+class NetFacts(NamedTuple):
     """What every Solaris network check takes: the shared view and the builds to judge.
 
     ``drivers`` are the vmxnet3s builds the running kernel loads (identified files, or the

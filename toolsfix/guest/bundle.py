@@ -15,9 +15,8 @@ from __future__ import annotations
 import os
 import posixpath
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Optional, Protocol, Union
+from typing import IO, TYPE_CHECKING, NamedTuple, Optional, Protocol, Union
 
 from toolsfix.errors import InputError
 from toolsfix.guest.capture_api import (
@@ -78,8 +77,10 @@ _FIXED_CAPTURES = frozenset(
 )
 
 
-@dataclass(frozen=True)
-class CommandRecord:
+# The two line records are named tuples, not frozen dataclasses: this reader's own, never
+# replaced or rendered, and every verify of a bundle imports this module (a named tuple class
+# is several times cheaper to create).
+class CommandRecord(NamedTuple):
     """One ``command <key> <status> <command line>`` line of the manifest."""
 
     key: str
@@ -87,8 +88,7 @@ class CommandRecord:
     command: str
 
 
-@dataclass(frozen=True)
-class FileRecord:
+class FileRecord(NamedTuple):
     """One ``<size> <mtime> <path>`` line of ``files.list``; None where the guest gave ``-``."""
 
     path: str
@@ -125,12 +125,29 @@ class _DirStore:
 
     def __init__(self, root: Path) -> None:
         self.root = root.resolve()
+        self._inside = os.path.join(str(self.root), "")  # the prefix of every path inside
+        self._real_dirs: dict[str, str] = {}
+
+    def _realpath(self, rel: str) -> str:
+        """``os.path.realpath(root / rel)``, one component at a time with the real path of
+        every directory remembered: resolving from scratch stats each component of the
+        absolute path, and a run reads dozens of members from the same few directories. A
+        component that is a symbolic link (or ``.``, ``..``) is resolved in full, as before."""
+        parent, name = posixpath.split(rel)
+        if name in ("", ".", ".."):
+            return os.path.realpath(self.root / rel)
+        real_parent = self._real_dirs.get(parent)
+        if real_parent is None:
+            real_parent = self._realpath(parent) if parent else str(self.root)
+            self._real_dirs[parent] = real_parent
+        target = os.path.join(real_parent, name)
+        return os.path.realpath(target) if os.path.islink(target) else target
 
     def read(self, rel: str) -> ReadResult:
-        target = Path(os.path.realpath(self.root / rel))
-        if target != self.root and self.root not in target.parents:
+        target = self._realpath(rel)
+        if target != str(self.root) and not target.startswith(self._inside):
             return _odd(ReadStatus.SYMLINK, rel, "is a symbolic link out of the bundle")
-        result = read_file_checked(str(target), limit=member_limit(rel))
+        result = read_file_checked(target, limit=member_limit(rel))
         if result.ok or result.status is ReadStatus.ABSENT:
             return result
         return _odd(result.status, rel, result.reason)

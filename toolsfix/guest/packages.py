@@ -225,7 +225,7 @@ def _from_ips_image(
         if data is None:
             continue
         manifest = parse_ips_manifest(data.decode("utf-8", "replace"))
-        for target in wanted & manifest.files.keys():
+        for target in sorted(wanted & manifest.files.keys()):  # a set: fix the order
             line, action = manifest.files[target]
             fmri = manifest.fmri or f"pkg://{publisher}/{stem}@{version}"
             detail = f"installed package {fmri} delivers {target.lstrip('/')}"

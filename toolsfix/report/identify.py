@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Optional
 
 from toolsfix.report.lines import cut, fit_all
 
@@ -67,10 +67,19 @@ def records_json(records: Sequence[Record]) -> str:
     return json.dumps([r.to_dict() for r in records], indent=2) + "\n"
 
 
-def learned_text(learned: Learned, written: Sequence[Any]) -> str:
+def learned_text(
+    learned: Learned,
+    written: Sequence[Any],
+    proof_file: Optional[Any] = None,
+    proof_skipped: str = "",
+) -> str:
     """``fingerprints learn``: what was recorded where (problems go to stderr, one per line)."""
-    line = (
+    lines = [
         f"learned {len(learned.records)} build(s) of Tools {learned.version or '?'} build "
         f"{learned.build or '?'} into {', '.join(str(w) for w in written)}"
-    )
-    return "\n".join(fit_all([line])) + "\n"
+    ]
+    if proof_file is not None:
+        lines.append(f"recorded the configurator's sandboxed proof into {proof_file}")
+    elif proof_skipped:
+        lines.append(f"configurator proof not recorded: {proof_skipped}")
+    return "\n".join(fit_all(lines)) + "\n"

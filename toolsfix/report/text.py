@@ -178,11 +178,16 @@ def _proof(execution: Mapping[str, Any]) -> str:
     if not execution.get("ran"):
         return f"not run ({execution.get('reason') or 'disabled'})"
     agrees = execution.get("agrees_with_model")
+    how = (
+        "run sandboxed when it was learned (proof on record)"
+        if execution.get("source") == "record"
+        else "run sandboxed"
+    )
     if agrees is True:
-        return "the file's own Perl, run sandboxed, agrees with the model"
+        return f"the file's own Perl, {how}, agrees with the model"
     if agrees is False:
-        return "the file's own Perl, run sandboxed, DISAGREES with the model (see findings)"
-    return "the file's own Perl ran sandboxed (no model to compare with)"
+        return f"the file's own Perl, {how}, DISAGREES with the model (see findings)"
+    return f"the file's own Perl, {how} (no model to compare with)"
 
 
 def _release_table(cfg: Mapping[str, Any]) -> list[str]:

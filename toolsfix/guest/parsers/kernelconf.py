@@ -71,6 +71,8 @@ VMXNET3S_PROPERTIES: Mapping[str, PropSpec] = MappingProxyType(
 
 @dataclass(frozen=True)
 class ConfProperty:
+    """One ``name=value[,value...]`` assignment, with the line and text a finding quotes."""
+
     name: str
     values: tuple[ConfScalar, ...]
     line: int
@@ -92,6 +94,8 @@ class ConfEntry:
 
 @dataclass(frozen=True)
 class ConfProblem:
+    """A line the parser could not make sense of: kept, never fatal, so a check can say so."""
+
     line: int
     message: str
 
@@ -379,6 +383,8 @@ def parse_driver_conf(text: TextInput) -> DriverConf:
 
 @dataclass(frozen=True)
 class SystemSet:
+    """One ``set [module:]name op value`` line of ``/etc/system``."""
+
     module: Optional[str]
     name: str
     op: str  # "=", "|=" or "&="
@@ -393,6 +399,8 @@ class SystemSet:
 
 @dataclass(frozen=True)
 class SystemDirective:
+    """One ``keyword: value`` line of ``/etc/system`` (forceload, exclude, moddir...)."""
+
     keyword: str  # forceload, exclude, moddir, rootdev, rootfs
     value: str
     line: int
@@ -400,6 +408,8 @@ class SystemDirective:
 
 @dataclass(frozen=True)
 class EtcSystem:
+    """``/etc/system``: its ``set`` lines and directives, in file order."""
+
     sets: tuple[SystemSet, ...]
     directives: tuple[SystemDirective, ...]
 

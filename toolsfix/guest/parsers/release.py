@@ -348,6 +348,9 @@ _MACHINE = re.compile(
 
 @dataclass(frozen=True)
 class Uname:
+    """``uname`` fields (``-a``, or the one a single-value option printed); ``error`` when
+    the output made no sense."""
+
     sysname: Optional[str] = None
     nodename: Optional[str] = None
     release: Optional[str] = None

@@ -120,6 +120,8 @@ def parse_ndd_value(text: TextInput) -> Optional[int]:
 
 @dataclass(frozen=True)
 class DladmPhys:
+    """One row of ``dladm show-phys``."""
+
     link: str
     media: Optional[str]
     state: Optional[str]
@@ -132,6 +134,8 @@ class DladmPhys:
 
 @dataclass(frozen=True)
 class DladmLink:
+    """One row of ``dladm show-link``."""
+
     link: str
     link_class: Optional[str]
     mtu: Optional[int]
@@ -144,6 +148,8 @@ class DladmLink:
 
 @dataclass(frozen=True)
 class DladmLinkProp:
+    """One row of ``dladm show-linkprop`` (one property of one link)."""
+
     link: str
     name: str  # the PROPERTY column, e.g. "mtu"
     perm: Optional[str]
@@ -171,6 +177,8 @@ class DladmLinkProp:
 
 @dataclass(frozen=True)
 class DladmDev:
+    """One device of Solaris 10 ``dladm show-dev``."""
+
     link: str
     state: Optional[str]
     speed: Optional[int]

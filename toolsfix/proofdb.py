@@ -1,0 +1,418 @@
+"""Proofs on record: what the sandbox established about a configurator, kept by its sha256.
+
+The sandboxed proof (:mod:`toolsfix.perl`) of one configurator always gives the same answer
+for the same bytes, the same simulated guests and the same harness. ``fingerprints learn``
+therefore records it beside the driver fingerprints of the distrib it learns, so that a later
+``scan`` or ``verify`` meeting those exact bytes again -- every image build of a pipeline
+scans the same Tools tarball -- takes the answer from the record instead of starting perl,
+and says so (``"source": "record"``). The records also name a release: a configurator that
+claims a version and build on record but whose bytes differ from every copy of that release
+on record has been modified (by ``toolsfix patch``, by hand, or by someone else), and the
+configurator service reports that (TF112).
+
+A record is used only when all of these hold, so an answer never outlives what it was
+computed from:
+
+* the file's sha256 is the record's;
+* every guest asked for is one the record simulated (a ``scan --guest`` guest is not);
+* the *harness* is the same: a digest of the sources that turn a file into its proof
+  (``sandbox.pl`` and the Perl-side modules). An upgraded toolsfix proves the file again;
+* the *perl* is the same executable (real path, size, modification time): whether a file
+  compiles depends on the perl (``defined(@array)`` compiled until perl 5.22), so another or
+  an upgraded perl proves the file again.
+
+Where they live: ``<database dir>/configurators/tools-<version>-<build>.json`` under the same
+database directories as the fingerprints (:func:`toolsfix.datadirs.default_db_dirs`): the shipped
+one holds none (no real VMware configurator can be proved here without the real file), the
+user's is filled by ``fingerprints learn``. The files are untrusted input like any database:
+read bounded, validated field by field, an error names the file and the field. Whoever can
+write the user database can already make toolsfix misidentify drivers; the same holds here,
+which is why ``--reprove`` exists and the record an answer came from is always shown.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.resources
+import json
+import os
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any, Optional
+
+from toolsfix.atomicfile import atomic_write
+from toolsfix.errors import InputError
+from toolsfix.knowledge import Guest
+from toolsfix.perl import Call, CompileCheck, Execution
+from toolsfix.safeio import MAX_DB_FILE_BYTES, read_bounded
+
+__all__ = [
+    "FILE_SCHEMA",
+    "RECORD_SCHEMA",
+    "SUBDIR",
+    "ProofRecord",
+    "ProofTable",
+    "harness_id",
+    "is_synthetic",
+    "load_table",
+    "perl_identity",
+    "save_proof",
+]
+
+RECORD_SCHEMA = "toolsfix-configurator-proof/1"
+FILE_SCHEMA = "toolsfix-configurator-proofs/1"
+#: Where the proof files sit inside a database directory (the fingerprint files sit at its top
+#: level, and :func:`toolsfix.fpdb.load_db` reads only those).
+SUBDIR = "configurators"
+#: The sources whose bytes decide what a proof is: change one and every record is stale.
+HARNESS_SOURCES: tuple[str, ...] = (
+    "sandbox.pl",
+    "perl.py",
+    "perl_confine.py",
+    "perl_neutral.py",
+    "perltext.py",
+)
+#: What toolsfix's own sample configurators say of themselves near the top.
+SYNTHETIC_MARKERS: tuple[str, ...] = ("SYNTHETIC sample written for toolsfix", "toolsfix synthetic")
+_SHA256_RE = re.compile(r"[0-9a-f]{64}")
+_SAFE_NAME_RE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def is_synthetic(text: str) -> bool:
+    """Is this configurator one of toolsfix's samples (a marker in its first 2 KB)?"""
+    head = text[:2048]
+    return any(marker in head for marker in SYNTHETIC_MARKERS)
+
+
+def perl_identity(perl: Optional[str]) -> Optional[str]:
+    """Which perl this is, from one ``stat``: ``realpath:size:mtime_ns``; None without one.
+    A package upgrade replaces the executable, so its identity changes with its version."""
+    if perl is None:
+        return None
+    try:
+        real = os.path.realpath(perl)
+        st = os.stat(real)
+    except OSError:
+        return None
+    return f"{real}:{st.st_size}:{st.st_mtime_ns}"
+
+
+@cache
+def harness_id() -> Optional[str]:
+    """The digest of :data:`HARNESS_SOURCES` as installed, or None when one cannot be read
+    (an install without sources): then no record matches and nothing is recorded."""
+    digest = hashlib.sha256()
+    package = importlib.resources.files("toolsfix")
+    for name in HARNESS_SOURCES:
+        try:
+            data = package.joinpath(name).read_bytes()
+        except OSError:
+            return None
+        digest.update(f"{name}\0{len(data)}\0".encode())
+        digest.update(data)
+    return digest.hexdigest()
+
+
+# --------------------------------------------------------------------------------------------
+# One record
+
+
+@dataclass(frozen=True)
+class ProofRecord:
+    """The proof of one configurator file, as the sandbox gave it.
+
+    ``execution`` and ``compiled`` are exactly what :func:`toolsfix.perl.execute` and
+    :func:`toolsfix.perl.compile_check` returned; ``guests`` the guests it simulated;
+    ``source`` the distrib it was learned from; ``file`` the record file it was read from
+    (empty before it is saved).
+    """
+
+    sha256: str
+    size: int
+    version: Optional[str]
+    build: Optional[str]
+    product: Optional[str]
+    harness: str
+    perl: str
+    guests: tuple[Guest, ...]
+    execution: Execution
+    compiled: CompileCheck
+    source: str
+    synthetic: bool = False
+    file: str = ""
+
+    def covers(self, guests: Iterable[Guest]) -> bool:
+        """Did the recorded run simulate every guest of ``guests`` (same uname and release)?"""
+        have = set(self.guests)
+        return all(g in have for g in guests)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The record as stored (no ``file``: that is where it is stored)."""
+        ex = self.execution
+        runs = sorted(set(ex.calls) | set(ex.returns) | set(ex.errors))
+        return {
+            "schema": RECORD_SCHEMA,
+            "sha256": self.sha256,
+            "size": self.size,
+            "version": self.version,
+            "build": self.build,
+            "product": self.product,
+            "harness": self.harness,
+            "perl": self.perl,
+            "source": self.source,
+            "synthetic": self.synthetic,
+            "guests": [[g.name, g.uname_r, g.uname_v, g.release] for g in self.guests],
+            "execution": {
+                "ran": ex.ran,
+                "reason": ex.reason,
+                "compiled": list(ex.compiled),
+                "stubbed": [list(p) for p in ex.stubbed],
+                "compile_errors": [list(p) for p in ex.compile_errors],
+                "repaired_comments": ex.repaired_comments,
+                "confinement": list(ex.confinement),
+                "runs": [
+                    {
+                        "guest": guest,
+                        "module": module,
+                        "calls": [[c.func, *c.args] for c in ex.calls.get((guest, module), ())],
+                        "returns": ex.returns.get((guest, module)),
+                        "error": ex.errors.get((guest, module)),
+                    }
+                    for guest, module in runs
+                ],
+            },
+            "compile": {
+                "compiles": self.compiled.compiles,
+                "error": self.compiled.error,
+                "line": self.compiled.line,
+                "reason": self.compiled.reason,
+                "confinement": list(self.compiled.confinement),
+            },
+        }
+
+
+class _Invalid(Exception):
+    """A field of a record file that is not what the format says (message: the field)."""
+
+
+def _get(obj: Mapping[str, Any], key: str, kind: type | tuple[type, ...], where: str) -> Any:
+    value = obj.get(key)
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        raise _Invalid(f"{where}{key}")
+    return value
+
+
+def _opt(obj: Mapping[str, Any], key: str, kind: type, where: str) -> Any:
+    return None if obj.get(key) is None else _get(obj, key, kind, where)
+
+
+def _strings(value: Any, where: str) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(s, str) for s in value):
+        raise _Invalid(where)
+    return tuple(value)
+
+
+def _pairs(value: Any, where: str) -> tuple[tuple[str, str], ...]:
+    if not isinstance(value, list):
+        raise _Invalid(where)
+    out = []
+    for item in value:
+        pair = _strings(item, where)
+        if len(pair) != 2:
+            raise _Invalid(where)
+        out.append((pair[0], pair[1]))
+    return tuple(out)
+
+
+def _execution(obj: Mapping[str, Any]) -> Execution:
+    calls: dict[tuple[str, str], tuple[Call, ...]] = {}
+    returns: dict[tuple[str, str], str] = {}
+    errors: dict[tuple[str, str], str] = {}
+    runs = _get(obj, "runs", list, "execution.")
+    for i, run in enumerate(runs):
+        where = f"execution.runs[{i}]."
+        if not isinstance(run, dict):
+            raise _Invalid(f"execution.runs[{i}]")
+        key = (_get(run, "guest", str, where), _get(run, "module", str, where))
+        made = []
+        for call in _get(run, "calls", list, where):
+            parts = _strings(call, f"{where}calls")
+            if not parts:
+                raise _Invalid(f"{where}calls")
+            made.append(Call(parts[0], parts[1:]))
+        if made:
+            calls[key] = tuple(made)
+        if run.get("returns") is not None:
+            returns[key] = _get(run, "returns", str, where)
+        if run.get("error") is not None:
+            errors[key] = _get(run, "error", str, where)
+    repaired = _get(obj, "repaired_comments", int, "execution.")
+    if repaired < 0:
+        raise _Invalid("execution.repaired_comments")
+    return Execution(
+        ran=_get(obj, "ran", bool, "execution."),
+        reason=_get(obj, "reason", str, "execution."),
+        compiled=_strings(obj.get("compiled"), "execution.compiled"),
+        stubbed=_pairs(obj.get("stubbed"), "execution.stubbed"),
+        compile_errors=_pairs(obj.get("compile_errors"), "execution.compile_errors"),
+        repaired_comments=repaired,
+        calls=calls,
+        returns=returns,
+        errors=errors,
+        confinement=_strings(obj.get("confinement"), "execution.confinement"),
+    )
+
+
+def _compile(obj: Mapping[str, Any]) -> CompileCheck:
+    compiles = obj.get("compiles")
+    if compiles is not None and not isinstance(compiles, bool):
+        raise _Invalid("compile.compiles")
+    line = _opt(obj, "line", int, "compile.")
+    return CompileCheck(
+        compiles=compiles,
+        error=_get(obj, "error", str, "compile."),
+        line=line,
+        reason=_get(obj, "reason", str, "compile."),
+        confinement=_strings(obj.get("confinement"), "compile.confinement"),
+    )
+
+
+def _record(obj: Any, file: str) -> ProofRecord:
+    if not isinstance(obj, dict) or obj.get("schema") != RECORD_SCHEMA:
+        raise _Invalid("schema")
+    sha = _get(obj, "sha256", str, "")
+    if _SHA256_RE.fullmatch(sha) is None:
+        raise _Invalid("sha256")
+    guests = []
+    for g in _get(obj, "guests", list, ""):
+        parts = _strings(g, "guests")
+        if len(parts) != 4:
+            raise _Invalid("guests")
+        guests.append(Guest(*parts))
+    size = _get(obj, "size", int, "")
+    if size < 0:
+        raise _Invalid("size")
+    return ProofRecord(
+        sha256=sha,
+        size=size,
+        version=_opt(obj, "version", str, ""),
+        build=_opt(obj, "build", str, ""),
+        product=_opt(obj, "product", str, ""),
+        harness=_get(obj, "harness", str, ""),
+        perl=_get(obj, "perl", str, ""),
+        guests=tuple(guests),
+        execution=_execution(_get(obj, "execution", dict, "")),
+        compiled=_compile(_get(obj, "compile", dict, "")),
+        source=_get(obj, "source", str, ""),
+        synthetic=_get(obj, "synthetic", bool, ""),
+        file=file,
+    )
+
+
+def parse_file(path: Path, data: bytes) -> list[ProofRecord]:
+    """The records of one proof file; :class:`InputError` naming the file and the field."""
+    try:
+        doc = json.loads(data)
+    except (ValueError, RecursionError) as exc:
+        raise InputError(f"{path}: not a proof record file: not JSON ({exc})") from None
+    if not isinstance(doc, dict) or doc.get("schema") != FILE_SCHEMA:
+        raise InputError(f"{path}: not a proof record file (schema is not {FILE_SCHEMA})")
+    items = doc.get("records")
+    if not isinstance(items, list):
+        raise InputError(f"{path}: proof record file: 'records' is not a list")
+    out = []
+    for i, item in enumerate(items):
+        try:
+            out.append(_record(item, str(path)))
+        except _Invalid as bad:
+            raise InputError(
+                f"{path}: proof record {i}: field {bad} is missing or invalid"
+            ) from None
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# The table
+
+
+class ProofTable:
+    """The proofs on record in some database directories, by sha256 and by release."""
+
+    def __init__(self, records: Iterable[ProofRecord] = ()) -> None:
+        self.records = tuple(records)
+        self._by_sha: dict[str, list[ProofRecord]] = {}
+        for record in self.records:
+            self._by_sha.setdefault(record.sha256, []).append(record)
+
+    def __bool__(self) -> bool:
+        return bool(self.records)
+
+    def proof_for(
+        self, sha256: str, guests: Sequence[Guest], harness: Optional[str], perl: Optional[str]
+    ) -> Optional[ProofRecord]:
+        """A record that answers for these bytes, guests, harness and perl (the first on
+        record); None when either identity is unknown."""
+        if harness is None or perl is None:
+            return None
+        for record in self._by_sha.get(sha256, ()):
+            if record.harness == harness and record.perl == perl and record.covers(guests):
+                return record
+        return None
+
+    def same_release(
+        self, version: Optional[str], build: Optional[str], sha256: str
+    ) -> tuple[ProofRecord, ...]:
+        """Records of the release ``version`` + ``build`` whose bytes are *not* ``sha256``,
+        when no record has these bytes: the copies a modified file differs from. Both parts
+        must be known: a file without a build number names no release."""
+        if not version or not build or sha256 in self._by_sha:
+            return ()
+        return tuple(r for r in self.records if r.version == version and r.build == build)
+
+
+def load_table(dirs: Sequence[Path]) -> ProofTable:
+    """Every ``configurators/*.json`` of the existing directories among ``dirs``, in order
+    (a directory without proofs costs one ``stat``)."""
+    records: list[ProofRecord] = []
+    for d in dirs:
+        folder = Path(d) / SUBDIR
+        if not folder.is_dir():
+            continue
+        for path in sorted(folder.glob("*.json")):
+            data = read_bounded(path, limit=MAX_DB_FILE_BYTES, what="proof record file")
+            records.extend(parse_file(path, data))
+    return ProofTable(records)
+
+
+def _file_name(version: Optional[str], build: Optional[str]) -> str:
+    v = _SAFE_NAME_RE.sub("_", version or "unknown")
+    b = _SAFE_NAME_RE.sub("_", build or "unknown")
+    return f"tools-{v}-{b}.json"
+
+
+def save_proof(db_dir: Path, record: ProofRecord) -> Path:
+    """Merge ``record`` into its release's file under ``db_dir/configurators`` (same sha256,
+    harness and perl: the new one wins); sorted keys and records, atomic replace, so recording
+    the same proof twice changes nothing. Returns the file written."""
+    folder = Path(db_dir) / SUBDIR
+    path = folder / _file_name(record.version, record.build)
+    merged: dict[tuple[str, str, str], ProofRecord] = {}
+    if path.exists():
+        data = read_bounded(path, limit=MAX_DB_FILE_BYTES, what="proof record file")
+        for old in parse_file(path, data):
+            merged[(old.sha256, old.harness, old.perl)] = old
+    merged[(record.sha256, record.harness, record.perl)] = record
+    doc = {
+        "schema": FILE_SCHEMA,
+        "records": [merged[k].to_dict() for k in sorted(merged)],
+    }
+    text = json.dumps(doc, indent=1, sort_keys=True) + "\n"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        atomic_write(path, text.encode(), mode=0o644)
+    except OSError as exc:
+        raise InputError(f"{path}: cannot write ({exc.strerror or exc})") from None
+    return path
