@@ -221,16 +221,16 @@ def _record_file(tmp_path: Path, doc: Any) -> Path:
 @pytest.mark.parametrize(
     ("doc", "says"),
     [
-        ("{not json", "not JSON"),
-        ({"schema": "other"}, "schema is not"),
-        ({"schema": proofdb.FILE_SCHEMA, "records": {}}, "'records' is not a list"),
-        ({"schema": proofdb.FILE_SCHEMA, "records": [{"schema": "x"}]}, "field schema"),
+        ("{not json", "not valid JSON"),
+        ({"schema": "other"}, "not a proof record file (schema 'other'"),
+        ({"schema": proofdb.FILE_SCHEMA, "records": {}}, "'records' must be an array"),
+        ({"schema": proofdb.FILE_SCHEMA, "records": [{"schema": "x"}]}, "records[0].schema"),
         (
             {
                 "schema": proofdb.FILE_SCHEMA,
                 "records": [{"schema": proofdb.RECORD_SCHEMA, "sha256": "zz"}],
             },
-            "field sha256",
+            "records[0].sha256",
         ),
     ],
 )
@@ -256,14 +256,14 @@ def test_every_field_of_a_record_is_validated(tmp_path: Path) -> None:
     for key, value in bad_values:
         shutil.rmtree(tmp_path / "db")
         _record_file(tmp_path, {"schema": proofdb.FILE_SCHEMA, "records": [{**good, key: value}]})
-        with pytest.raises(InputError, match=f"field {key}"):
+        with pytest.raises(InputError, match=rf"records\[0\]\.{key}"):
             load_table([tmp_path / "db"])
     for key, value in [("runs", [{"guest": "g", "module": "m", "calls": [[]]}]),
                        ("repaired_comments", -2), ("stubbed", [["a"]]), ("ran", 1)]:  # fmt: skip
         shutil.rmtree(tmp_path / "db")
         broken = {**good, "execution": {**good["execution"], key: value}}
         _record_file(tmp_path, {"schema": proofdb.FILE_SCHEMA, "records": [broken]})
-        with pytest.raises(InputError, match="field execution"):
+        with pytest.raises(InputError, match=rf"records\[0\]\.execution\.{key}"):
             load_table([tmp_path / "db"])
 
 
@@ -273,7 +273,8 @@ def test_a_damaged_record_file_fails_scan_with_exit_3(tmp_path: Path) -> None:
     done = subprocess.run([sys.executable, "-m", "toolsfix", "scan", str(TARBALL)], env=env,
                           capture_output=True, text=True, timeout=120)  # fmt: skip
     assert done.returncode == 3
-    assert done.stderr.count("\n") == 1 and "proof record file" in done.stderr
+    assert done.stderr.count("\n") == 1
+    assert "configurators/tools-9.2.2-1.json: not valid JSON" in done.stderr
     assert "Traceback" not in done.stderr
 
 

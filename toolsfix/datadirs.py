@@ -9,8 +9,10 @@ of shipped or learned data (fingerprints, proofs on record) agrees.
 from __future__ import annotations
 
 import os
+import re
 import sys
 from pathlib import Path
+from typing import Optional
 
 
 def shipped_dir(name: str) -> Path:
@@ -54,3 +56,15 @@ def default_db_dirs() -> list[Path]:
     """Shipped first, then the user's: on duplicates the shipped record is kept."""
     shipped, user = shipped_dir("fingerprints"), user_db_dir()
     return [shipped] if shipped.resolve() == user.resolve() else [shipped, user]
+
+
+_SAFE_NAME_RE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def release_file_name(version: Optional[str], build: Optional[str]) -> str:
+    """``tools-<version>-<build>.json``: the file of one Tools release in a database directory
+    (``unknown`` for a missing part; anything but ``[A-Za-z0-9._-]`` becomes ``_``, so a
+    version string from a distrib can never name a path elsewhere)."""
+    v = _SAFE_NAME_RE.sub("_", version or "unknown")
+    b = _SAFE_NAME_RE.sub("_", build or "unknown")
+    return f"tools-{v}-{b}.json"

@@ -20,13 +20,12 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
-import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Optional, TypeVar
 
-from toolsfix.datadirs import default_db_dirs, shipped_dir, user_db_dir
+from toolsfix.datadirs import default_db_dirs, release_file_name, shipped_dir, user_db_dir
 from toolsfix.errors import InputError
 from toolsfix.fpdb_record import FILE_SCHEMA, RECORD_SCHEMA, Known, Record, record_from_dict
 from toolsfix.fpdb_store import (
@@ -68,7 +67,6 @@ __all__ = [
 
 BINARY_PREFIX = BINARY_DIR
 SYNTHETIC_MARKER = "toolsfix synthetic"
-_SAFE_NAME_RE = re.compile(r"[^A-Za-z0-9._-]+")
 _K = TypeVar("_K", bound=Known)
 
 # --------------------------------------------------------------------------------------------
@@ -330,12 +328,6 @@ def learn_source(
     return Learned(records, version, build, tuple(problems))
 
 
-def _file_name(tools_version: Optional[str], build: Optional[str]) -> str:
-    version = _SAFE_NAME_RE.sub("_", tools_version or "unknown")
-    number = _SAFE_NAME_RE.sub("_", build or "unknown")
-    return f"tools-{version}-{number}.json"
-
-
 def _sort_key(record: Record) -> tuple[str, ...]:
     return (record.layout, record.os_dir, record.module, record.sha256, record.source)
 
@@ -386,7 +378,7 @@ def save_records(db_dir: Path, records: Iterable[Record]) -> list[Path]:
     db = Path(db_dir)
     groups: dict[str, list[Record]] = {}
     for record in records:
-        groups.setdefault(_file_name(record.tools_version, record.build), []).append(record)
+        groups.setdefault(release_file_name(record.tools_version, record.build), []).append(record)
     written = []
     for file_name in sorted(groups):
         path = db / file_name

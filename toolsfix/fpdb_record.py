@@ -9,10 +9,11 @@ its files are read) both build on it.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Optional, Protocol
 
+from toolsfix.jsondoc import FieldError, field, sha256_field, str_list_field
 from toolsfix.knowledge import lso_era
 
 if TYPE_CHECKING:  # loaded only to build full records (start-up time of exact matches)
@@ -208,49 +209,6 @@ class RecordHead:
 # Validation (hand-written: mirrors schemas/fingerprint-record.schema.json)
 
 
-class _Invalid(Exception):
-    pass
-
-
-def _get(d: Mapping[str, Any], key: str, kind: type | tuple[type, ...], *,
-         nullable: bool = False, required: bool = True) -> Any:  # fmt: skip
-    if key not in d:
-        if required:
-            raise _Invalid(f"{key}: missing")
-        return None
-    value = d[key]
-    if value is None and nullable:
-        return None
-    # bool is an int subclass: never accept it where a number is expected
-    if isinstance(value, bool) and kind is not bool:
-        raise _Invalid(f"{key}: expected {_kind_name(kind)}, got a boolean")
-    if not isinstance(value, kind):
-        raise _Invalid(f"{key}: expected {_kind_name(kind)}, got {type(value).__name__}")
-    return value
-
-
-def _kind_name(kind: type | tuple[type, ...]) -> str:
-    if isinstance(kind, tuple):
-        return " or ".join(k.__name__ for k in kind)
-    return {"str": "string", "int": "integer", "bool": "boolean", "list": "array",
-            "dict": "object"}.get(kind.__name__, kind.__name__)  # fmt: skip
-
-
-def _sha(d: Mapping[str, Any], key: str, *, nullable: bool = False) -> Optional[str]:
-    value = _get(d, key, str, nullable=nullable)
-    if value is not None and not _SHA_RE.fullmatch(value):
-        raise _Invalid(f"{key}: expected 64 lower-case hex digits, got {value!r}")
-    return value  # type: ignore[no-any-return]
-
-
-def _str_list(d: Mapping[str, Any], key: str) -> tuple[str, ...]:
-    items = _get(d, key, list)
-    for i, item in enumerate(items):
-        if not isinstance(item, str):
-            raise _Invalid(f"{key}[{i}]: expected string, got {type(item).__name__}")
-    return tuple(items)
-
-
 def record_from_dict(d: Any) -> Record:
     """Validate one record dict and build a :class:`Record`; errors name the field.
 
@@ -258,7 +216,7 @@ def record_from_dict(d: Any) -> Record:
     """
     try:
         return _record_from_dict(d)
-    except _Invalid as exc:
+    except FieldError as exc:
         raise ValueError(str(exc)) from None
 
 
@@ -267,89 +225,91 @@ def _record_from_dict(d: Any) -> Record:
     from toolsfix.fingerprint import DriverFingerprint, SectionInfo, parse_identity, symbols_digest
 
     if not isinstance(d, dict):
-        raise _Invalid(f"expected an object, got {type(d).__name__}")
-    schema = _get(d, "schema", str)
+        raise FieldError(f"expected an object, got {type(d).__name__}")
+    schema = field(d, "schema", str)
     if schema != RECORD_SCHEMA:
-        raise _Invalid(f"schema: unsupported {schema!r} (expected {RECORD_SCHEMA!r})")
-    layout = _get(d, "layout", str)
+        raise FieldError(f"schema: unsupported {schema!r} (expected {RECORD_SCHEMA!r})")
+    layout = field(d, "layout", str)
     if layout not in ("solaris", "linux"):
-        raise _Invalid(f"layout: expected 'solaris' or 'linux', got {layout!r}")
-    arch = _get(d, "arch", str, nullable=True)
+        raise FieldError(f"layout: expected 'solaris' or 'linux', got {layout!r}")
+    arch = field(d, "arch", str, nullable=True)
     if arch not in (None, "i386", "amd64"):
-        raise _Invalid(f"arch: expected 'i386', 'amd64' or null, got {arch!r}")
-    elf_class = _get(d, "elf_class", int)
+        raise FieldError(f"arch: expected 'i386', 'amd64' or null, got {arch!r}")
+    elf_class = field(d, "elf_class", int)
     if elf_class not in (32, 64):
-        raise _Invalid(f"elf_class: expected 32 or 64, got {elf_class!r}")
-    size = _get(d, "size", int)
+        raise FieldError(f"elf_class: expected 32 or 64, got {elf_class!r}")
+    size = field(d, "size", int)
     if size < 0:
-        raise _Invalid("size: must not be negative")
-    os_dir = _get(d, "os_dir", str)
-    module = _get(d, "module", str)
+        raise FieldError("size: must not be negative")
+    os_dir = field(d, "os_dir", str)
+    module = field(d, "module", str)
     if not os_dir or not module:
-        raise _Invalid("os_dir and module must not be empty")
-    hashes = _get(d, "section_hashes", dict)
+        raise FieldError("os_dir and module must not be empty")
+    hashes = field(d, "section_hashes", dict)
     for k in hashes:
         if k not in ("text", "rodata", "data"):
-            raise _Invalid(f"section_hashes: unknown key {k!r}")
+            raise FieldError(f"section_hashes: unknown key {k!r}")
     sections = []
-    for i, s in enumerate(_get(d, "sections", list)):
+    for i, s in enumerate(field(d, "sections", list)):
         try:
             if not isinstance(s, dict):
-                raise _Invalid(f"expected an object, got {type(s).__name__}")
+                raise FieldError(f"expected an object, got {type(s).__name__}")
             sections.append(
                 SectionInfo(
-                    name=_get(s, "name", str),
-                    type=_get(s, "type", int),
-                    size=_get(s, "size", int),
-                    flags=_get(s, "flags", int),
+                    name=field(s, "name", str),
+                    type=field(s, "type", int),
+                    size=field(s, "size", int),
+                    flags=field(s, "flags", int),
                 )
             )
-        except _Invalid as exc:
-            raise _Invalid(f"sections[{i}].{exc}") from None
-    symbols = _str_list(d, "symbols")
+        except FieldError as exc:
+            raise FieldError(f"sections[{i}].{exc}") from None
+    symbols = str_list_field(d, "symbols")
     if list(symbols) != sorted(set(symbols)):
-        raise _Invalid("symbols: must be sorted and unique")
-    digest = _get(d, "symbols_digest", str, required=False)
+        raise FieldError("symbols: must be sorted and unique")
+    digest = field(d, "symbols_digest", str, required=False)
     if digest is not None and digest != symbols_digest(symbols):
-        raise _Invalid("symbols_digest: does not match the symbols list")
-    identity = _get(d, "identity", str, nullable=True)
-    dep_source = _get(d, "dependency_source", str, nullable=True, required=False)
+        raise FieldError("symbols_digest: does not match the symbols list")
+    identity = field(d, "identity", str, nullable=True)
+    dep_source = field(d, "dependency_source", str, nullable=True, required=False)
     if dep_source not in (None, "dynamic", "_depends_on"):
-        raise _Invalid(f"dependency_source: unexpected {dep_source!r}")
+        raise FieldError(f"dependency_source: unexpected {dep_source!r}")
     fp = DriverFingerprint(
-        name=_get(d, "path", str),
-        sha256=_sha(d, "sha256") or "",
+        name=field(d, "path", str),
+        sha256=sha256_field(d, "sha256") or "",
         size=size,
         is_elf=True,
         elf_class=elf_class,
-        machine=_get(d, "machine", str),
-        elf_type=_get(d, "elf_type", str),
-        osabi=_get(d, "osabi", int),
+        machine=field(d, "machine", str),
+        elf_type=field(d, "elf_type", str),
+        osabi=field(d, "osabi", int),
         sections=tuple(sections),
-        text_sha256=_sha(hashes, "text", nullable=True) if "text" in hashes else None,
-        rodata_sha256=_sha(hashes, "rodata", nullable=True) if "rodata" in hashes else None,
-        data_sha256=_sha(hashes, "data", nullable=True) if "data" in hashes else None,
-        code_hash=_sha(d, "code_hash", nullable=True),
+        text_sha256=sha256_field(hashes, "text", nullable=True) if "text" in hashes else None,
+        rodata_sha256=sha256_field(hashes, "rodata", nullable=True) if "rodata" in hashes else None,
+        data_sha256=sha256_field(hashes, "data", nullable=True) if "data" in hashes else None,
+        code_hash=sha256_field(d, "code_hash", nullable=True),
         symbols=symbols,
-        undefined_symbols=_str_list(d, "undefined_symbols") if "undefined_symbols" in d else (),
-        dependencies=_str_list(d, "dependencies"),
+        undefined_symbols=str_list_field(d, "undefined_symbols")
+        if "undefined_symbols" in d
+        else (),
+        dependencies=str_list_field(d, "dependencies"),
         dependency_source=dep_source,
         identity=identity,
         build_number=parse_identity(identity),
-        comments=_str_list(d, "comments") if "comments" in d else (),
+        comments=str_list_field(d, "comments") if "comments" in d else (),
         arch=arch,
         lso_era=lso_era(identity),
     )
     return Record(
-        tools_version=_get(d, "tools_version", str, nullable=True),
-        build=_get(d, "build", str, nullable=True),
+        tools_version=field(d, "tools_version", str, nullable=True),
+        build=field(d, "build", str, nullable=True),
         os_dir=os_dir,
         arch=arch,
         module=module,
         layout=layout,
         path=fp.name,
-        source=_get(d, "source", str),
-        synthetic=_get(d, "synthetic", bool),
+        source=field(d, "source", str),
+        synthetic=field(d, "synthetic", bool),
         fingerprint=fp,
     )
 
@@ -381,7 +341,7 @@ def head_row(record: Record) -> tuple[Any, ...]:
 def _text(value: Any, name: str, *, nullable: bool = False) -> Any:
     if isinstance(value, str) or (value is None and nullable):
         return value
-    raise _Invalid(f"{name}: expected {'string or null' if nullable else 'string'}, "
+    raise FieldError(f"{name}: expected {'string or null' if nullable else 'string'}, "
                    f"got {type(value).__name__}")  # fmt: skip
 
 
@@ -393,13 +353,13 @@ def head_from_row(row: Sequence[Any]) -> RecordHead:
     """
     try:
         return _head_from_row(row)
-    except _Invalid as exc:
+    except FieldError as exc:
         raise ValueError(str(exc)) from None
 
 
 def _head_from_row(row: Sequence[Any]) -> RecordHead:
     if len(row) != len(HEAD_COLUMNS):
-        raise _Invalid(f"expected {len(HEAD_COLUMNS)} columns, got {len(row)}")
+        raise FieldError(f"expected {len(HEAD_COLUMNS)} columns, got {len(row)}")
     (version, build, os_dir, arch, module, layout, path, source, synthetic, sha, identity,
      elf_class, machine) = row  # fmt: skip
     # One expression accepts a sound row (thousands are read per run); the checks below
@@ -416,17 +376,17 @@ def _head_from_row(row: Sequence[Any]) -> RecordHead:
         return RecordHead(version, build, os_dir, arch, module, layout, path, source,
                           bool(synthetic), sha, identity, elf_class, machine)  # fmt: skip
     if layout not in ("solaris", "linux"):
-        raise _Invalid(f"layout: expected 'solaris' or 'linux', got {layout!r}")
+        raise FieldError(f"layout: expected 'solaris' or 'linux', got {layout!r}")
     if arch not in (None, "i386", "amd64"):
-        raise _Invalid(f"arch: expected 'i386', 'amd64' or null, got {arch!r}")
+        raise FieldError(f"arch: expected 'i386', 'amd64' or null, got {arch!r}")
     if type(elf_class) is not int or elf_class not in (32, 64):
-        raise _Invalid(f"elf_class: expected 32 or 64, got {elf_class!r}")
+        raise FieldError(f"elf_class: expected 32 or 64, got {elf_class!r}")
     if type(synthetic) is not int or synthetic not in (0, 1):
-        raise _Invalid(f"synthetic: expected 0 or 1, got {synthetic!r}")
+        raise FieldError(f"synthetic: expected 0 or 1, got {synthetic!r}")
     if not isinstance(sha, str) or not _SHA_RE.fullmatch(sha):
-        raise _Invalid(f"sha256: expected 64 lower-case hex digits, got {sha!r}")
+        raise FieldError(f"sha256: expected 64 lower-case hex digits, got {sha!r}")
     if not _text(os_dir, "os_dir") or not _text(module, "module"):
-        raise _Invalid("os_dir and module must not be empty")
+        raise FieldError("os_dir and module must not be empty")
     return RecordHead(
         tools_version=_text(version, "tools_version", nullable=True),
         build=_text(build, "build", nullable=True),

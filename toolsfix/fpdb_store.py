@@ -43,6 +43,7 @@ from toolsfix.fpdb_record import (
     head_row,
     record_from_dict,
 )
+from toolsfix.jsondoc import document_items
 from toolsfix.safeio import MAX_DB_FILE_BYTES, read_bounded
 
 __all__ = [
@@ -259,23 +260,7 @@ _HEAD_SELECT = ", ".join(HEAD_COLUMNS)
 
 def _file_items(path: Path, data: bytes) -> list[Any]:
     """The ``records`` array of a database file's bytes, records not yet validated."""
-    try:
-        raw = json.loads(data.decode("utf-8"))
-    except UnicodeDecodeError as exc:
-        raise InputError(
-            f"{path}: not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start})"
-        ) from None
-    except ValueError as exc:  # JSONDecodeError, or an integer too long to convert
-        raise InputError(f"{path}: not valid JSON ({exc})") from None
-    except RecursionError:
-        raise InputError(f"{path}: not a fingerprint file (JSON nested too deeply)") from None
-    if not isinstance(raw, dict) or raw.get("schema") != FILE_SCHEMA:
-        found = raw.get("schema") if isinstance(raw, dict) else type(raw).__name__
-        raise InputError(f"{path}: not a fingerprint file (schema {found!r}, need {FILE_SCHEMA!r})")
-    items = raw.get("records")
-    if not isinstance(items, list):
-        raise InputError(f"{path}: 'records' must be an array")
-    return items
+    return document_items(path, data, FILE_SCHEMA, "fingerprint file")
 
 
 def parse_file(path: Path, data: bytes) -> list[Record]:

@@ -36,15 +36,16 @@ import hashlib
 import importlib.resources
 import json
 import os
-import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Optional, TypeVar
 
 from toolsfix.atomicfile import atomic_write
+from toolsfix.datadirs import release_file_name
 from toolsfix.errors import InputError
+from toolsfix.jsondoc import FieldError, document_items, field, sha256_field, str_list_field
 from toolsfix.knowledge import Guest
 from toolsfix.perl import Call, CompileCheck, Execution
 from toolsfix.safeio import MAX_DB_FILE_BYTES, read_bounded
@@ -77,8 +78,7 @@ HARNESS_SOURCES: tuple[str, ...] = (
 )
 #: What toolsfix's own sample configurators say of themselves near the top.
 SYNTHETIC_MARKERS: tuple[str, ...] = ("SYNTHETIC sample written for toolsfix", "toolsfix synthetic")
-_SHA256_RE = re.compile(r"[0-9a-f]{64}")
-_SAFE_NAME_RE = re.compile(r"[^A-Za-z0-9._-]+")
+_T = TypeVar("_T")
 
 
 def is_synthetic(text: str) -> bool:
@@ -194,143 +194,128 @@ class ProofRecord:
         }
 
 
-class _Invalid(Exception):
-    """A field of a record file that is not what the format says (message: the field)."""
+def _strings(value: Any, length: Optional[int] = None) -> bool:
+    """Is ``value`` a JSON array of strings (of ``length`` items, or at least one)?"""
+    return (
+        isinstance(value, list)
+        and (len(value) == length if length is not None else len(value) > 0)
+        and all(isinstance(v, str) for v in value)
+    )
 
 
-def _get(obj: Mapping[str, Any], key: str, kind: type | tuple[type, ...], where: str) -> Any:
-    value = obj.get(key)
-    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-        raise _Invalid(f"{where}{key}")
-    return value
-
-
-def _opt(obj: Mapping[str, Any], key: str, kind: type, where: str) -> Any:
-    return None if obj.get(key) is None else _get(obj, key, kind, where)
-
-
-def _strings(value: Any, where: str) -> tuple[str, ...]:
-    if not isinstance(value, list) or not all(isinstance(s, str) for s in value):
-        raise _Invalid(where)
-    return tuple(value)
-
-
-def _pairs(value: Any, where: str) -> tuple[tuple[str, str], ...]:
-    if not isinstance(value, list):
-        raise _Invalid(where)
+def _pairs(d: Mapping[str, Any], key: str) -> tuple[tuple[str, str], ...]:
     out = []
-    for item in value:
-        pair = _strings(item, where)
-        if len(pair) != 2:
-            raise _Invalid(where)
-        out.append((pair[0], pair[1]))
+    for i, item in enumerate(field(d, key, list)):
+        if not _strings(item, 2):
+            raise FieldError(f"{key}[{i}]: expected a pair of strings")
+        out.append((item[0], item[1]))
     return tuple(out)
 
 
-def _execution(obj: Mapping[str, Any]) -> Execution:
+def _runs(runs: list[Any]) -> tuple[dict[Any, tuple[Call, ...]], dict[Any, str], dict[Any, str]]:
+    """The per guest and module outcomes of an execution (``calls``, ``returns``, ``errors``)."""
     calls: dict[tuple[str, str], tuple[Call, ...]] = {}
     returns: dict[tuple[str, str], str] = {}
     errors: dict[tuple[str, str], str] = {}
-    runs = _get(obj, "runs", list, "execution.")
     for i, run in enumerate(runs):
-        where = f"execution.runs[{i}]."
         if not isinstance(run, dict):
-            raise _Invalid(f"execution.runs[{i}]")
-        key = (_get(run, "guest", str, where), _get(run, "module", str, where))
-        made = []
-        for call in _get(run, "calls", list, where):
-            parts = _strings(call, f"{where}calls")
-            if not parts:
-                raise _Invalid(f"{where}calls")
-            made.append(Call(parts[0], parts[1:]))
+            raise FieldError(f"runs[{i}]: expected object")
+        try:
+            key = (field(run, "guest", str), field(run, "module", str))
+            made = []
+            for call in field(run, "calls", list):
+                if not _strings(call):
+                    raise FieldError("calls: expected arrays of strings, function name first")
+                made.append(Call(call[0], tuple(call[1:])))
+            got = field(run, "returns", str, nullable=True)
+            error = field(run, "error", str, nullable=True)
+        except FieldError as exc:
+            raise FieldError(f"runs[{i}].{exc}") from None
         if made:
             calls[key] = tuple(made)
-        if run.get("returns") is not None:
-            returns[key] = _get(run, "returns", str, where)
-        if run.get("error") is not None:
-            errors[key] = _get(run, "error", str, where)
-    repaired = _get(obj, "repaired_comments", int, "execution.")
+        if got is not None:
+            returns[key] = got
+        if error is not None:
+            errors[key] = error
+    return calls, returns, errors
+
+
+def _execution(d: Mapping[str, Any]) -> Execution:
+    calls, returns, errors = _runs(field(d, "runs", list))
+    repaired = field(d, "repaired_comments", int)
     if repaired < 0:
-        raise _Invalid("execution.repaired_comments")
+        raise FieldError("repaired_comments: expected a count, got a negative number")
     return Execution(
-        ran=_get(obj, "ran", bool, "execution."),
-        reason=_get(obj, "reason", str, "execution."),
-        compiled=_strings(obj.get("compiled"), "execution.compiled"),
-        stubbed=_pairs(obj.get("stubbed"), "execution.stubbed"),
-        compile_errors=_pairs(obj.get("compile_errors"), "execution.compile_errors"),
+        ran=field(d, "ran", bool),
+        reason=field(d, "reason", str),
+        compiled=str_list_field(d, "compiled"),
+        stubbed=_pairs(d, "stubbed"),
+        compile_errors=_pairs(d, "compile_errors"),
         repaired_comments=repaired,
         calls=calls,
         returns=returns,
         errors=errors,
-        confinement=_strings(obj.get("confinement"), "execution.confinement"),
+        confinement=str_list_field(d, "confinement"),
     )
 
 
-def _compile(obj: Mapping[str, Any]) -> CompileCheck:
-    compiles = obj.get("compiles")
-    if compiles is not None and not isinstance(compiles, bool):
-        raise _Invalid("compile.compiles")
-    line = _opt(obj, "line", int, "compile.")
+def _compile(d: Mapping[str, Any]) -> CompileCheck:
     return CompileCheck(
-        compiles=compiles,
-        error=_get(obj, "error", str, "compile."),
-        line=line,
-        reason=_get(obj, "reason", str, "compile."),
-        confinement=_strings(obj.get("confinement"), "compile.confinement"),
+        compiles=field(d, "compiles", bool, nullable=True),
+        error=field(d, "error", str),
+        line=field(d, "line", int, nullable=True),
+        reason=field(d, "reason", str),
+        confinement=str_list_field(d, "confinement"),
     )
 
 
-def _record(obj: Any, file: str) -> ProofRecord:
-    if not isinstance(obj, dict) or obj.get("schema") != RECORD_SCHEMA:
-        raise _Invalid("schema")
-    sha = _get(obj, "sha256", str, "")
-    if _SHA256_RE.fullmatch(sha) is None:
-        raise _Invalid("sha256")
+def _nested(d: Mapping[str, Any], key: str, build: Callable[[Mapping[str, Any]], _T]) -> _T:
+    try:
+        return build(field(d, key, dict))
+    except FieldError as exc:
+        raise FieldError(f"{key}.{exc}") from None
+
+
+def _record(d: Any, file: str) -> ProofRecord:
+    if not isinstance(d, dict):
+        raise FieldError(f"expected object, got {type(d).__name__}")
+    if d.get("schema") != RECORD_SCHEMA:
+        raise FieldError(f"schema: expected {RECORD_SCHEMA!r}")
+    sha = sha256_field(d, "sha256") or ""
     guests = []
-    for g in _get(obj, "guests", list, ""):
-        parts = _strings(g, "guests")
-        if len(parts) != 4:
-            raise _Invalid("guests")
-        guests.append(Guest(*parts))
-    size = _get(obj, "size", int, "")
+    for i, g in enumerate(field(d, "guests", list)):
+        if not _strings(g, 4):
+            raise FieldError(f"guests[{i}]: expected [name, uname -r, uname -v, release]")
+        guests.append(Guest(*g))
+    size = field(d, "size", int)
     if size < 0:
-        raise _Invalid("size")
+        raise FieldError("size: expected a size, got a negative number")
     return ProofRecord(
         sha256=sha,
         size=size,
-        version=_opt(obj, "version", str, ""),
-        build=_opt(obj, "build", str, ""),
-        product=_opt(obj, "product", str, ""),
-        harness=_get(obj, "harness", str, ""),
-        perl=_get(obj, "perl", str, ""),
+        version=field(d, "version", str, nullable=True),
+        build=field(d, "build", str, nullable=True),
+        product=field(d, "product", str, nullable=True),
+        harness=field(d, "harness", str),
+        perl=field(d, "perl", str),
         guests=tuple(guests),
-        execution=_execution(_get(obj, "execution", dict, "")),
-        compiled=_compile(_get(obj, "compile", dict, "")),
-        source=_get(obj, "source", str, ""),
-        synthetic=_get(obj, "synthetic", bool, ""),
+        execution=_nested(d, "execution", _execution),
+        compiled=_nested(d, "compile", _compile),
+        source=field(d, "source", str),
+        synthetic=field(d, "synthetic", bool),
         file=file,
     )
 
 
 def parse_file(path: Path, data: bytes) -> list[ProofRecord]:
-    """The records of one proof file; :class:`InputError` naming the file and the field."""
-    try:
-        doc = json.loads(data)
-    except (ValueError, RecursionError) as exc:
-        raise InputError(f"{path}: not a proof record file: not JSON ({exc})") from None
-    if not isinstance(doc, dict) or doc.get("schema") != FILE_SCHEMA:
-        raise InputError(f"{path}: not a proof record file (schema is not {FILE_SCHEMA})")
-    items = doc.get("records")
-    if not isinstance(items, list):
-        raise InputError(f"{path}: proof record file: 'records' is not a list")
+    """The records of one proof file; any defect is one :class:`InputError` line naming the
+    file, the record and the field."""
     out = []
-    for i, item in enumerate(items):
+    for i, item in enumerate(document_items(path, data, FILE_SCHEMA, "proof record file")):
         try:
             out.append(_record(item, str(path)))
-        except _Invalid as bad:
-            raise InputError(
-                f"{path}: proof record {i}: field {bad} is missing or invalid"
-            ) from None
+        except FieldError as exc:
+            raise InputError(f"{path}: records[{i}].{exc}") from None
     return out
 
 
@@ -387,18 +372,12 @@ def load_table(dirs: Sequence[Path]) -> ProofTable:
     return ProofTable(records)
 
 
-def _file_name(version: Optional[str], build: Optional[str]) -> str:
-    v = _SAFE_NAME_RE.sub("_", version or "unknown")
-    b = _SAFE_NAME_RE.sub("_", build or "unknown")
-    return f"tools-{v}-{b}.json"
-
-
 def save_proof(db_dir: Path, record: ProofRecord) -> Path:
     """Merge ``record`` into its release's file under ``db_dir/configurators`` (same sha256,
     harness and perl: the new one wins); sorted keys and records, atomic replace, so recording
     the same proof twice changes nothing. Returns the file written."""
     folder = Path(db_dir) / SUBDIR
-    path = folder / _file_name(record.version, record.build)
+    path = folder / release_file_name(record.version, record.build)
     merged: dict[tuple[str, str, str], ProofRecord] = {}
     if path.exists():
         data = read_bounded(path, limit=MAX_DB_FILE_BYTES, what="proof record file")
