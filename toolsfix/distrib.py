@@ -61,7 +61,7 @@ from toolsfix.distrib_members import (  # re-exported: callers import them from 
     Member,
     Source,
     Want,
-    _hash_stream,
+    _read_member,
     default_want,
     member_limit,
     relative,
@@ -167,7 +167,7 @@ class DirectorySource(Source):
                 raise too_large(full, what, limit, st.st_size)
             try:
                 with open_regular_file(full) as fh:
-                    data, digest = _hash_stream(
+                    data, digest = _read_member(
                         fh, action == KEEP, limit=limit, label=full, what=what
                     )
             except OSError as exc:
@@ -288,7 +288,7 @@ def iter_tar(fileobj: IO[bytes], want: Want, label: str, *, drain: bool = False)
                 if fh is None:
                     yield Entry(member)
                     continue
-                data, digest = _hash_stream(
+                data, digest = _read_member(
                     fh, action == KEEP, limit=limit, label=f"{label}!{info.name}", what=what
                 )
                 yield Entry(member, data, digest)
@@ -411,7 +411,7 @@ class ScriptSource(Source):
                 st = os.fstat(fh.fileno())
                 if st.st_size > MAX_CONFIGURATOR_BYTES:
                     raise too_large(label, "configurator", MAX_CONFIGURATOR_BYTES, st.st_size)
-                data, digest = _hash_stream(
+                data, digest = _read_member(
                     fh, True, limit=MAX_CONFIGURATOR_BYTES, label=label, what="configurator"
                 )
             except OSError as exc:

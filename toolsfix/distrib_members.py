@@ -47,9 +47,23 @@ class Member:
 
 @dataclass(frozen=True)
 class Entry:
+    """One member as read: its bytes when kept (``KEEP``), its digest when only hashed.
+
+    Kept bytes are hashed only when :attr:`sha256` is asked for: ``fingerprints learn`` keeps
+    every driver object (80-90 MiB of a Tools tarball), whose fingerprint carries its own
+    sha256, so hashing them while streaming cost half a second for nothing.
+    """
+
     member: Member
     data: Optional[bytes] = None
-    sha256: Optional[str] = None
+    digest: Optional[str] = None  # sha256 computed while streaming (``HASH``)
+
+    @property
+    def sha256(self) -> Optional[str]:
+        """sha256 of the member's bytes (None when they were neither kept nor hashed)."""
+        if self.digest is None and self.data is not None:
+            return hashlib.sha256(self.data).hexdigest()
+        return self.digest
 
 
 def relative(name: str) -> str:
@@ -91,14 +105,15 @@ def member_limit(path: str) -> tuple[int, str]:
     return MAX_TAR_MEMBER_BYTES, "distrib member"
 
 
-def _hash_stream(
+def _read_member(
     fh: IO[bytes], keep: bool, *, limit: int, label: str, what: str
-) -> tuple[Optional[bytes], str]:
-    """sha256 of a stream (and its bytes when ``keep``), refusing more than ``limit`` bytes.
+) -> tuple[Optional[bytes], Optional[str]]:
+    """The bytes of a stream when ``keep`` (hashed later, on demand: :attr:`Entry.sha256`),
+    else its sha256 computed as it streams; more than ``limit`` bytes are refused.
 
     The cap is enforced on the bytes actually read: a tar header or ``stat`` may understate.
     """
-    digest = hashlib.sha256()
+    digest = None if keep else hashlib.sha256()
     chunks: list[bytes] = []
     total = 0
     while True:
@@ -108,10 +123,13 @@ def _hash_stream(
         total += len(block)
         if total > limit:
             raise too_large(label, what, limit)
-        digest.update(block)
-        if keep:
+        if digest is not None:
+            digest.update(block)
+        else:
             chunks.append(block)
-    return (b"".join(chunks) if keep else None), digest.hexdigest()
+    if digest is None:
+        return b"".join(chunks), None
+    return None, digest.hexdigest()
 
 
 class Source:

@@ -14,6 +14,7 @@ import enum
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Optional
 
 # --------------------------------------------------------------------------------------------
@@ -82,10 +83,13 @@ class BuildPath:
 _MODULE_NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
+@lru_cache(maxsize=8192)
 def classify_build(path: str) -> Optional[BuildPath]:
     """The driver build a distrib path holds, or None for anything else.
 
     One rule for the inventory and for ``fingerprints learn``, so they count the same builds.
+    Cached (the answer is immutable): the reader's ``want``, the inventory and learning each
+    ask for every member of a tarball of up to tens of thousands.
     Solaris: ``lib/modules/binary/<solaris dir>/<module>`` with no extension. Linux:
     ``lib/modules/binary/<kernel dir>/objects/<module>.o`` or ``.ko``. A ``properties`` or
     ``.conf`` file beside the objects is not a module. Paths may carry a prefix
