@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
 
-from toolsfix.perl import execute, extract
+from toolsfix.perl import HARNESS_ENV, compile_check, execute, extract
 
 pytestmark = [
     pytest.mark.perl,
@@ -117,3 +118,38 @@ def test_only_fallbacks_the_code_calls_are_reported() -> None:
     ex = execute(hostile("  my $x = 1;"), timeout=10)
     assert ex.ran, ex.reason
     assert all(name != "solaris_release" for name, _ in ex.stubbed)
+
+
+def test_the_child_gets_only_the_declared_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The perl child's whole environment is ``HARNESS_ENV``: nothing of ours leaks in (a
+    ``PERL5LIB`` or ``PERL5OPT`` would load code), and the malloc thresholds that keep a
+    large compile off mmap are there. A shell stand-in for perl reports what it got (shell
+    builtins only: the child may start no process and write no file)."""
+    # started as root, the child runs as nobody: the stand-in must be reachable by it
+    place = Path(tempfile.mkdtemp(prefix="toolsfix-test-perl-"))
+    place.chmod(0o755)
+    shim = place / "perl"
+    shim.write_text(
+        "#!/bin/sh\n"
+        'echo "ENV PATH=$PATH LC_ALL=$LC_ALL MMAP=$MALLOC_MMAP_THRESHOLD_ '
+        'TRIM=$MALLOC_TRIM_THRESHOLD_ HOME=${HOME-unset} PERL5OPT=${PERL5OPT-unset}" >&2\n'
+        "exit 3\n"
+    )
+    shim.chmod(0o755)
+    monkeypatch.setenv("TOOLSFIX_PERL", str(shim))
+    monkeypatch.setenv("PERL5OPT", "-Mstrict")
+    try:
+        result = compile_check("sub a { 1 }\n")
+    finally:
+        shutil.rmtree(place)
+    threshold = str(256 * 1024 * 1024)
+    assert (
+        f"ENV PATH=/usr/bin:/bin LC_ALL=C MMAP={threshold} TRIM={threshold} HOME=unset "
+        "PERL5OPT=unset"
+    ) in result.reason
+    assert set(HARNESS_ENV) == {
+        "PATH",
+        "LC_ALL",
+        "MALLOC_MMAP_THRESHOLD_",
+        "MALLOC_TRIM_THRESHOLD_",
+    }
