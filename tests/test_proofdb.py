@@ -205,9 +205,27 @@ def test_cli_learn_scan_verify_and_reprove(tmp_path: Path) -> None:
     assert sorted(p.relative_to(tmp_path) for p in (tmp_path / "db").rglob("*")) == files
     assert {p: p.stat().st_mtime_ns for p in (tmp_path / "db").rglob("*")} == stamps
 
+    # a database given with --db counts too, for scan, verify and audit alike
+    env["TOOLSFIX_USER_DB"] = str(tmp_path / "empty")
+    extra = ("--db", str(tmp_path / "db"))
+    assert _source(tf("scan", "--format", "json", *extra, str(TARBALL))) == "record"
+    assert _source(tf("scan", "--format", "json", str(TARBALL))) == "sandbox"
+    assert _source(tf("verify", "--bundle", str(BUNDLE), "--format", "json", *extra)) == "record"
+    fleet = tf("audit", "--format", "json", "-q", *extra, str(TARBALL), str(BUNDLE)).stdout
+    items = json.loads(fleet)["items"]
+    assert {i["report"]["configurator"]["execution"]["source"] for i in items} == {"record"}
+    fleet = tf("audit", "--format", "json", "-q", "--reprove", *extra, str(TARBALL)).stdout
+    (item,) = json.loads(fleet)["items"]
+    assert item["report"]["configurator"]["execution"]["source"] == "sandbox"
+
     only = tf("fingerprints", "learn", "--no-proof", str(TARBALL), "--db", str(tmp_path / "o"))
     assert only.returncode == 0 and "not recorded" in only.stdout
     assert not (tmp_path / "o" / proofdb.SUBDIR).exists()
+
+
+def _source(done: subprocess.CompletedProcess[str]) -> str:
+    """Where the configurator's proof in a scan or verify JSON report came from."""
+    return str(json.loads(done.stdout)["configurator"]["execution"]["source"])
 
 
 def _record_file(tmp_path: Path, doc: Any) -> Path:

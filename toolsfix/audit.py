@@ -155,10 +155,16 @@ def single_report(target: Target, options: AuditOptions) -> Report:
         # guest parsers and checks, and the other way round
         from toolsfix.scan import ScanOptions, scan
 
-        return scan(target.path, ScanOptions(options.execute, options.perl_timeout))
+        scan_options = ScanOptions(
+            options.execute,
+            options.perl_timeout,
+            use_records=options.use_records,
+            db_dirs=options.db_dirs,
+        )
+        return scan(target.path, scan_options)
     from toolsfix.verify import VerifyOptions, verify  # only the service the item needs (above)
 
-    opts = VerifyOptions(options.db_dirs, options.execute)
+    opts = VerifyOptions(options.db_dirs, options.execute, options.use_records)
     if target.kind == "root":
         return verify(root=target.path, options=opts)
     if target.kind == "bundle":

@@ -46,6 +46,7 @@ class AuditOptions:
     perl_timeout: float = 20.0
     db_dirs: tuple[Path, ...] = ()
     policy: Policy = field(default_factory=Policy)
+    use_records: bool = True  # a configurator's proof on record answers (not --reprove)
 
 
 @dataclass(frozen=True)

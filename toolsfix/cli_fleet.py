@@ -17,6 +17,7 @@ from toolsfix.clikit import (
     ToolsfixCommand,
     check_output_path,
     db_dirs_option,
+    reprove_option,
     run,
 )
 from toolsfix.clireport import (
@@ -76,6 +77,7 @@ Exit codes:
 )
 @click.option("-q", "--quiet", is_flag=True, help="No progress line on a terminal's stderr.")
 @click.option("--no-exec", is_flag=True, help="Do not run configurators' logic under Perl.")
+@reprove_option
 @click.option(
     "--perl-timeout",
     type=float,
@@ -94,6 +96,7 @@ def audit(
     timeout: float,
     quiet: bool,
     no_exec: bool,
+    reprove: bool,
     perl_timeout: float,
     db_dirs: tuple[Path, ...],
     policy_files: PolicyFiles,
@@ -131,7 +134,14 @@ def audit(
             check_output_path(path, "-o")
         policy = load_policy("audit", policy_files)
         options = AuditOptions(
-            jobs, timeout, out.fail_on, not no_exec, perl_timeout, tuple(db_dirs), policy
+            jobs,
+            timeout,
+            out.fail_on,
+            not no_exec,
+            perl_timeout,
+            tuple(db_dirs),
+            policy,
+            use_records=not reprove,
         )
         found = expand_inputs(names, None if kind == "auto" else kind)
         outputs = FleetOutputs(out.fmt, out.outputs, sys.stdout)

@@ -16,6 +16,7 @@ import click
 from toolsfix.clikit import (
     EXIT_CODES,
     ToolsfixCommand,
+    db_dirs_option,
     reprove_option,
     run,
 )
@@ -36,6 +37,7 @@ __all__ = ["scan"]
 @click.argument("path", type=click.Path(path_type=Path))
 @click.option("--no-exec", is_flag=True, help="Do not prove the prediction by running the Perl.")
 @reprove_option
+@db_dirs_option
 @click.option(
     "--perl-timeout",
     type=float,
@@ -59,6 +61,7 @@ def scan(
     path: Path,
     no_exec: bool,
     reprove: bool,
+    db_dirs: tuple[Path, ...],
     perl_timeout: float,
     guest_path: Optional[Path],
     uname_r: Optional[str],
@@ -81,6 +84,7 @@ def scan(
       toolsfix scan distrib.tgz --guest /mnt/template       # an image root or a bundle
       toolsfix scan distrib.tgz --release 5.11 --version 11.4.0.15.0
       toolsfix scan distrib.tgz --baseline last.json --waivers waivers.json
+      toolsfix scan distrib.tgz --db ./fleet-db  # its proofs on record answer (--reprove: not)
     """
     # lazy: start-up time
     from toolsfix.scan import ScanOptions, guest_from_uname, load_guest
@@ -97,7 +101,8 @@ def scan(
             guest = load_guest(guest_path)
         elif uname_r is not None and uname_v is not None:
             guest = guest_from_uname(uname_r, uname_v)
-        report = do_scan(path, ScanOptions(not no_exec, perl_timeout, guest, not reprove))
+        options = ScanOptions(not no_exec, perl_timeout, guest, not reprove, tuple(db_dirs))
+        report = do_scan(path, options)
         return emit(narrow(report), out)
 
     run(body)

@@ -49,7 +49,8 @@ db_dirs_option = click.option(
     "db_dirs",
     multiple=True,
     type=click.Path(path_type=Path, file_okay=False),
-    help="Extra fingerprint database directory (repeatable); shipped and user DBs always load.",
+    help="Extra database directory (repeatable): its fingerprints and proofs on record count "
+    "too; the shipped and user databases always do.",
 )
 
 reprove_option = click.option(

@@ -50,18 +50,22 @@ class ScanOptions:
     """``execute``: run the sandboxed proof (``--no-exec`` turns it off); ``guest``: the one
     guest to answer for (``--guest``, or ``--release``/``--version``); ``use_records``: take
     the proof from a record of the same bytes when there is one (``--reprove`` turns it
-    off)."""
+    off), looked up in the shipped and user databases and ``db_dirs``."""
 
     execute: bool = True
     perl_timeout: float = 20.0
     guest: Optional[GuestTarget] = None
     use_records: bool = True  # a proof on record of the same bytes answers (not --reprove)
+    db_dirs: tuple[Path, ...] = ()  # database directories whose proofs count too (--db)
 
     def configurator_options(self) -> ConfiguratorOptions:
         from toolsfix.configurator import ConfiguratorOptions  # lazy: start-up time of scan
 
         return ConfiguratorOptions(
-            execute=self.execute, perl_timeout=self.perl_timeout, use_records=self.use_records
+            execute=self.execute,
+            perl_timeout=self.perl_timeout,
+            use_records=self.use_records,
+            extra_record_dirs=self.db_dirs,
         )
 
 
