@@ -201,6 +201,9 @@ def test_cli_learn_scan_verify_and_reprove(tmp_path: Path) -> None:
     assert verified["configurator"]["execution"]["source"] == "record"
     reproved = tf("verify", "--bundle", str(BUNDLE), "--reprove", "--format", "json").stdout
     assert json.loads(reproved)["configurator"]["execution"]["source"] == "sandbox"
+    listed = tf("fingerprints", "list").stdout
+    assert "Tools 9.2.2 build 893683  configurator proof: selection ran, compiles" in listed
+    assert "1 configurator proof(s) on record" in listed
     # scans and verifies read the records, never write them
     assert sorted(p.relative_to(tmp_path) for p in (tmp_path / "db").rglob("*")) == files
     assert {p: p.stat().st_mtime_ns for p in (tmp_path / "db").rglob("*")} == stamps

@@ -87,7 +87,7 @@ def fingerprints_learn(source: Path, db_dir: Optional[Path], no_proof: bool) -> 
 @fingerprints.command("list")
 @db_dirs_option
 def fingerprints_list(db_dirs: tuple[Path, ...]) -> None:
-    """List known builds (shipped, user and --db databases).
+    """List known builds and configurator proofs on record (shipped, user and --db databases).
 
     \b
     Examples:
@@ -95,10 +95,13 @@ def fingerprints_list(db_dirs: tuple[Path, ...]) -> None:
       toolsfix fingerprints list --db ./fleet-db | grep vmxnet3s
     """
     # lazy: start-up time
+    from toolsfix.datadirs import default_db_dirs
+    from toolsfix.proofdb import load_table
     from toolsfix.report.identify import records_text
 
     def body() -> int:
-        show(records_text(load_fingerprint_db(db_dirs)))
+        proofs = load_table([*default_db_dirs(), *db_dirs]).records
+        show(records_text(load_fingerprint_db(db_dirs), proofs))
         return int(ExitCode.OK)
 
     run(body)

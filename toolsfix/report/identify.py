@@ -16,6 +16,7 @@ from toolsfix.report.lines import cut, fit_all
 if TYPE_CHECKING:
     from toolsfix.fpdb import Learned, Record
     from toolsfix.identify_files import Identifications
+    from toolsfix.proofdb import ProofRecord
 
 #: Candidates listed per file in text.
 MAX_CANDIDATES = 5
@@ -54,11 +55,22 @@ def record_line(r: Record) -> str:
     )
 
 
-def records_text(records: Iterable[Record]) -> str:
-    """``fingerprints list``: one line per record (release, directory, module), then a count."""
+def records_text(records: Iterable[Record], proofs: Sequence[ProofRecord] = ()) -> str:
+    """``fingerprints list``: one line per record (release, directory, module), then a count;
+    then one line per configurator proof on record."""
     ordered = sorted(records, key=lambda r: (r.tools_version or "", r.os_dir, r.module))
     lines = [record_line(r) for r in ordered]
     lines.append(f"{len(ordered)} record(s)")
+    for p in sorted(proofs, key=lambda p: (p.version or "", p.build or "", p.sha256)):
+        verdict = "selection ran" if p.execution.ran else p.execution.reason
+        compiles = "compiles" if p.compiled.compiles else "does not compile"
+        lines.append(
+            f"{p.sha256[:16]}  Tools {p.version or '?'} build {p.build or '?'}  configurator "
+            f"proof: {verdict}, {compiles} (from {p.source})"
+            + (" [synthetic]" if p.synthetic else "")
+        )
+    if proofs:
+        lines.append(f"{len(proofs)} configurator proof(s) on record")
     return "\n".join(fit_all(lines)) + "\n"
 
 
