@@ -314,3 +314,28 @@ def test_harness_id_covers_the_sandbox_sources() -> None:
     harness = proofdb.harness_id()
     assert harness is not None and len(harness) == 64
     assert "sandbox.pl" in proofdb.HARNESS_SOURCES
+
+
+@needs_perl
+def test_verify_never_calls_an_installed_copy_modified(tmp_path: Path) -> None:
+    """The tar installer copies ``bin/`` through a substitution pass, so an installed
+    configurator that differs from its distrib's copy on record is not reported as modified
+    by ``verify`` (TF112 is a distrib finding); a lone copy of the same bytes, scanned, is."""
+    env = {**os.environ, "TOOLSFIX_USER_DB": str(tmp_path / "db")}
+
+    def tf(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "toolsfix", *args], env=env,
+                              capture_output=True, text=True, timeout=120)  # fmt: skip
+
+    assert tf("fingerprints", "learn", str(TARBALL)).returncode == 0
+    root = tmp_path / "root"
+    shutil.copytree(SAMPLES / "roots" / "sol11.1-buggy", root, symlinks=True)
+    installed = root / "usr" / "bin" / "vmware-config-tools.pl"
+    installed.write_bytes(installed.read_bytes() + b"# rewritten by an installer\n")
+    doc = json.loads(tf("verify", "--root", str(root), "--format", "json").stdout)
+    assert doc["configurator"]["on_record"] is None
+    assert doc["configurator"]["execution"]["source"] == "sandbox"
+    assert "TF112" not in {f["id"] for f in doc["findings"]}
+    scanned = json.loads(tf("scan", "--format", "json", str(installed)).stdout)
+    assert scanned["configurator"]["on_record"]["state"] == "modified"
+    assert "TF112" in {f["id"] for f in scanned["findings"]}

@@ -60,8 +60,8 @@ def fingerprints_learn(source: Path, db_dir: Optional[Path], no_proof: bool) -> 
 
     Later runs identify those builds by their hash; `scan` and `verify` take the proof of
     those exact configurator bytes from the record instead of starting perl (--reprove runs
-    it anyway), and report a configurator that claims this release but differs from it
-    (TF112).
+    it anyway); `scan` reports a distrib's configurator that claims this release but differs
+    from it (TF112).
 
     \b
     Examples:

@@ -6,8 +6,8 @@ One pass over the distrib records two kinds of knowledge in a database directory
   ``verify`` and ``fingerprint`` name an installed driver's release by its hash;
 * the sandboxed proof of its configurator (:mod:`toolsfix.proofdb`), started the moment the
   configurator member is read so perl runs while the drivers stream past, so that ``scan``
-  and ``verify`` answer for those exact bytes without starting perl, and name a copy of that
-  release whose bytes differ as modified (TF112).
+  and ``verify`` answer for those exact bytes without starting perl, and ``scan`` names a
+  distrib's configurator that claims that release but whose bytes differ as modified (TF112).
 
 Learning always proves anew (no record is used to make a record), and keeps only a complete
 proof: a timed-out or killed sandbox, or a missing perl, leaves the proof unrecorded and says

@@ -8,7 +8,8 @@ scans the same Tools tarball -- takes the answer from the record instead of star
 and says so (``"source": "record"``). The records also name a release: a configurator that
 claims a version and build on record but whose bytes differ from every copy of that release
 on record has been modified (by ``toolsfix patch``, by hand, or by someone else), and the
-configurator service reports that (TF112).
+configurator service reports that for a distrib (TF112; not for an installed copy, which the
+tar installer may rewrite as it copies it).
 
 A record is used only when all of these hold, so an answer never outlives what it was
 computed from:

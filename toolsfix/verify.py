@@ -94,7 +94,6 @@ def _configurator(
         source_text=found.text,
         solaris_product=rule.applies,
         product_reason=rule.reason,
-        differs_from=found.differs_from,
     )
     return checked, found.to_dict(rule)
 
@@ -116,6 +115,7 @@ def verify_capture(capture: Capture, options: VerifyOptions, target: str) -> Rep
         execute=options.execute,
         use_records=options.use_records,
         extra_record_dirs=options.db_dirs,
+        name_modified=False,  # an installed copy may differ from its distrib's (installer sed)
     )
     proof = None if data is None else service.start_proof(data, cfg_options)
     try:

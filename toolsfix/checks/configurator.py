@@ -289,7 +289,7 @@ def record_findings(a: Analysis, differs_from: Sequence[ProofRecord]) -> list[Fi
 #: What the installed configurator's analysis reports on a guest (TF109, text damage, is a
 #: distrib concern: the installed copy's comments do not change what it selects; TF111 is not:
 #: a configurator perl rejects fails the re-run the remedies ask for).
-INSTALLED_CHECKS: tuple[str, ...] = ("TF100", "TF101", "TF102", "TF107", "TF111", "TF112")
+INSTALLED_CHECKS: tuple[str, ...] = ("TF100", "TF101", "TF102", "TF107", "TF111")
 # A buggy or hand-patched configurator is harmless where it picks the right build anyway.
 _HARMLESS = ("configurator-buggy", "configurator-hand-patched")
 
@@ -319,7 +319,6 @@ class InstalledConfigurator:
     unread: Optional[str] = None
     solaris_product: bool = True
     product_reason: str = ""
-    differs_from: tuple[ProofRecord, ...] = ()  # its release's copies on record (TF112)
 
     @property
     def commands(self) -> tuple[str, ...]:
@@ -356,7 +355,7 @@ def selection_right_for_guest(a: Analysis, family: Optional[str]) -> Optional[st
 
 @INSTALLED_CONFIGURATOR_CHECKS.register(*INSTALLED_CHECKS)
 def check_installed_configurator(c: InstalledConfigurator) -> CheckResult:
-    """TF100-TF102, TF107, TF111, TF112 for the configurator a guest has installed.
+    """TF100-TF102, TF107, TF111 for the configurator a guest has installed.
 
     Applies only where ``configure_module_solaris`` runs: a SunOS guest (or one whose family
     is unknown) with a Solaris Tools configurator. Elsewhere every id is not-applicable, with
@@ -386,6 +385,5 @@ def check_installed_configurator(c: InstalledConfigurator) -> CheckResult:
         found = [f for f in found if f.category not in _HARMLESS]
     ex_found, ex_skipped = execution_findings(model, c.execution, c.modules)
     cc_found, cc_skipped = compile_findings(model, c.compiled, c.source_text, c.target)
-    rec_found = record_findings(model, c.differs_from)
-    found = [f for f in found if f.id != "TF109"] + ex_found + cc_found + rec_found
+    found = [f for f in found if f.id != "TF109"] + ex_found + cc_found
     return CheckResult.of(found, [*skipped, *ex_skipped, *cc_skipped])
