@@ -310,10 +310,21 @@ def test_saving_twice_changes_nothing_and_merges_by_sha(tmp_path: Path) -> None:
     assert oct(path.stat().st_mode & 0o777) == "0o644"
 
 
-def test_harness_id_covers_the_sandbox_sources() -> None:
+def test_harness_id_covers_the_sandbox_sources_and_modules(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     harness = proofdb.harness_id()
     assert harness is not None and len(harness) == 64
     assert "sandbox.pl" in proofdb.HARNESS_SOURCES
+    proofdb.harness_id.cache_clear()
+    try:
+        monkeypatch.setattr(proofdb, "CONFIGURED_MODULES", ("vmxnet3s",))
+        assert proofdb.harness_id() not in (None, harness)  # fewer modules simulated: stale
+        monkeypatch.setattr(proofdb, "HARNESS_SOURCES", ("sandbox.pl", "no-such-source.py"))
+        proofdb.harness_id.cache_clear()
+        assert proofdb.harness_id() is None  # a source missing: nothing matches
+    finally:
+        proofdb.harness_id.cache_clear()
 
 
 @needs_perl

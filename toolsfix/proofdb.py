@@ -17,7 +17,8 @@ computed from:
 * the file's sha256 is the record's;
 * every guest asked for is one the record simulated (a ``scan --guest`` guest is not);
 * the *harness* is the same: a digest of the sources that turn a file into its proof
-  (``sandbox.pl`` and the Perl-side modules). An upgraded toolsfix proves the file again;
+  (``sandbox.pl`` and the Perl-side modules) and of the modules the selection is run for. An
+  upgraded toolsfix proves the file again;
 * the *perl* is the same executable (real path, size, modification time): whether a file
   compiles depends on the perl (``defined(@array)`` compiled until perl 5.22), so another or
   an upgraded perl proves the file again.
@@ -47,7 +48,7 @@ from toolsfix.atomicfile import atomic_write
 from toolsfix.datadirs import release_file_name
 from toolsfix.errors import InputError
 from toolsfix.jsondoc import FieldError, document_items, field, sha256_field, str_list_field
-from toolsfix.knowledge import Guest
+from toolsfix.knowledge import CONFIGURED_MODULES, Guest
 from toolsfix.perl import Call, CompileCheck, Execution
 from toolsfix.safeio import MAX_DB_FILE_BYTES, read_bounded
 
@@ -103,9 +104,11 @@ def perl_identity(perl: Optional[str]) -> Optional[str]:
 
 @cache
 def harness_id() -> Optional[str]:
-    """The digest of :data:`HARNESS_SOURCES` as installed, or None when one cannot be read
-    (an install without sources): then no record matches and nothing is recorded."""
+    """The digest of :data:`HARNESS_SOURCES` as installed and of the modules the selection
+    is run for (:data:`~toolsfix.knowledge.CONFIGURED_MODULES`), or None when a source cannot
+    be read (an install without sources): then no record matches and nothing is recorded."""
     digest = hashlib.sha256()
+    digest.update(f"modules\0{' '.join(CONFIGURED_MODULES)}\0".encode())
     package = importlib.resources.files("toolsfix")
     for name in HARNESS_SOURCES:
         try:
