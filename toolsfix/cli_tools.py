@@ -95,13 +95,11 @@ def fingerprints_list(db_dirs: tuple[Path, ...]) -> None:
       toolsfix fingerprints list --db ./fleet-db | grep vmxnet3s
     """
     # lazy: start-up time
-    from toolsfix.datadirs import default_db_dirs
-    from toolsfix.proofdb import load_table
+    from toolsfix.proofdb import load_all
     from toolsfix.report.identify import records_text
 
     def body() -> int:
-        proofs = load_table([*default_db_dirs(), *db_dirs]).records
-        show(records_text(load_fingerprint_db(db_dirs), proofs))
+        show(records_text(load_fingerprint_db(db_dirs), load_all(db_dirs).records))
         return int(ExitCode.OK)
 
     run(body)

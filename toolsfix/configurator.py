@@ -44,7 +44,6 @@ from toolsfix.configurator_facts import GuestSelection as GuestSelection
 from toolsfix.configurator_facts import SolarisApplicability as SolarisApplicability
 from toolsfix.configurator_facts import applies_to_solaris as applies_to_solaris
 from toolsfix.configurator_facts import modules_of as modules_of
-from toolsfix.datadirs import default_db_dirs
 from toolsfix.knowledge import CONFIGURED_MODULES, GUESTS, Guest
 from toolsfix.perl import CompileCheck, Execution, compile_check, execute, find_perl
 from toolsfix.perltext import Line, lex
@@ -53,7 +52,7 @@ from toolsfix.proofdb import (
     ProofTable,
     harness_id,
     is_synthetic,
-    load_table,
+    load_all,
     perl_identity,
 )
 
@@ -115,7 +114,7 @@ class ConfiguratorOptions:
         """The proofs on record this run may use and compare against."""
         if not self.use_records:
             return ProofTable()
-        return load_table([*default_db_dirs(), *self.extra_record_dirs])
+        return load_all(self.extra_record_dirs)
 
 
 @dataclass(frozen=True)

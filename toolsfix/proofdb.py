@@ -45,7 +45,7 @@ from pathlib import Path
 from typing import Any, Optional, TypeVar
 
 from toolsfix.atomicfile import atomic_write
-from toolsfix.datadirs import release_file_name
+from toolsfix.datadirs import default_db_dirs, release_file_name
 from toolsfix.errors import InputError
 from toolsfix.jsondoc import FieldError, document_items, field, sha256_field, str_list_field
 from toolsfix.knowledge import CONFIGURED_MODULES, Guest
@@ -60,6 +60,7 @@ __all__ = [
     "ProofTable",
     "harness_id",
     "is_synthetic",
+    "load_all",
     "load_table",
     "perl_identity",
     "save_proof",
@@ -374,6 +375,11 @@ def load_table(dirs: Sequence[Path]) -> ProofTable:
             data = read_bounded(path, limit=MAX_DB_FILE_BYTES, what="proof record file")
             records.extend(parse_file(path, data))
     return ProofTable(records)
+
+
+def load_all(extra: Sequence[Path] = ()) -> ProofTable:
+    """The proofs every command uses: the shipped and user databases, then ``--db`` dirs."""
+    return load_table([*default_db_dirs(), *extra])
 
 
 def save_proof(db_dir: Path, record: ProofRecord) -> Path:
