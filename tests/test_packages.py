@@ -4,6 +4,10 @@ driver. They never raise on odd text and read only what the formats say."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -15,6 +19,13 @@ from toolsfix.guest.packages import (
     parse_ips_manifest,
     parse_pkg_contents,
     parse_svr4_contents,
+)
+
+IPS_ROOT = (
+    Path(__file__).resolve().parent.parent
+    / "vendor-samples"
+    / "roots"
+    / "sol11.4-open-vm-tools-ips"
 )
 
 CONTENTS = (
@@ -103,3 +114,18 @@ def test_parsers_never_raise(text: str) -> None:
     parse_ips_catalog(text)
     parse_ips_manifest(text)
     parse_svr4_contents(text, ["/kernel/drv/vmxnet3s"])
+
+
+def _verify_json(seed: str) -> str:
+    argv = [sys.executable, "-m", "toolsfix", "verify", "--root", str(IPS_ROOT), "--format",
+            "json", "--no-exec"]  # fmt: skip
+    env = {**os.environ, "PYTHONHASHSEED": seed}
+    return subprocess.run(argv, env=env, capture_output=True, text=True, timeout=120).stdout
+
+
+def test_verify_json_does_not_depend_on_the_hash_seed() -> None:
+    """Which package owns which file is found by walking a set of paths: the report must
+    come out in the same order whatever Python's string hashing seed."""
+    outputs = {_verify_json(seed) for seed in ("0", "1", "2", "3")}
+    assert len(outputs) == 1
+    assert json.loads(outputs.pop())["packages"]
