@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
 import sys
 from pathlib import Path
@@ -12,6 +13,7 @@ import pytest
 from samplelib import driver, elfgen
 
 from toolsfix import fpdb
+from toolsfix.distrib import learn_want, open_source
 from toolsfix.errors import InputError
 from toolsfix.fpdb import (
     FILE_SCHEMA,
@@ -380,3 +382,14 @@ def test_small_files_get_no_index(tmp_path: Path, learned: list[Record]) -> None
     assert path.stat().st_size < fpdb.INDEX_MIN_BYTES
     assert not fpdb.index_path(path).exists()
     assert load_db([tmp_path]).indexed == ()
+
+
+def test_learning_reads_kept_members_without_hashing_them() -> None:
+    """``fingerprints learn`` keeps every driver object, whose fingerprint carries its own
+    sha256: the reader must not hash them while streaming (it did: 80 MiB twice per learn),
+    yet an entry still answers its sha256 when asked."""
+    tarball = REPO / "vendor-samples" / "archives" / "vmware-solaris-tools-9.2.2.tar.gz"
+    kept = [e for e in open_source(tarball).entries(learn_want) if e.data is not None]
+    assert len(kept) > 30
+    assert all(e.digest is None for e in kept)
+    assert all(e.sha256 == hashlib.sha256(e.data or b"").hexdigest() for e in kept)

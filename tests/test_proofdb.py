@@ -54,6 +54,13 @@ def _learned(db: Path, data: bytes, source: str = "sample.tar.gz") -> proofdb.Pr
     return record
 
 
+def _toolsfix(user_db: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """``python -m toolsfix ARGS`` with ``user_db`` as the user database."""
+    env = {**os.environ, "TOOLSFIX_USER_DB": str(user_db)}
+    return subprocess.run([sys.executable, "-m", "toolsfix", *args], env=env,
+                          capture_output=True, text=True, timeout=120)  # fmt: skip
+
+
 def _without_source(d: dict[str, Any]) -> dict[str, Any]:
     out = json.loads(json.dumps(d))
     out["execution"].pop("source", None)
@@ -178,11 +185,8 @@ def test_modified_copy_of_a_release_on_record_is_tf112(tmp_path: Path) -> None:
 
 @needs_perl
 def test_cli_learn_scan_verify_and_reprove(tmp_path: Path) -> None:
-    env = {**os.environ, "TOOLSFIX_USER_DB": str(tmp_path / "db")}
-
     def tf(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "toolsfix", *args], env=env,
-                              capture_output=True, text=True, timeout=120)  # fmt: skip
+        return _toolsfix(tmp_path / "db", *args)
 
     learned = tf("fingerprints", "learn", str(TARBALL))
     assert learned.returncode == 0, learned.stderr
@@ -209,15 +213,18 @@ def test_cli_learn_scan_verify_and_reprove(tmp_path: Path) -> None:
     assert {p: p.stat().st_mtime_ns for p in (tmp_path / "db").rglob("*")} == stamps
 
     # a database given with --db counts too, for scan, verify and audit alike
-    env["TOOLSFIX_USER_DB"] = str(tmp_path / "empty")
+    def with_db(*args: str) -> subprocess.CompletedProcess[str]:
+        return _toolsfix(tmp_path / "empty", *args)
+
     extra = ("--db", str(tmp_path / "db"))
-    assert _source(tf("scan", "--format", "json", *extra, str(TARBALL))) == "record"
-    assert _source(tf("scan", "--format", "json", str(TARBALL))) == "sandbox"
-    assert _source(tf("verify", "--bundle", str(BUNDLE), "--format", "json", *extra)) == "record"
-    fleet = tf("audit", "--format", "json", "-q", *extra, str(TARBALL), str(BUNDLE)).stdout
+    assert _source(with_db("scan", "--format", "json", *extra, str(TARBALL))) == "record"
+    assert _source(with_db("scan", "--format", "json", str(TARBALL))) == "sandbox"
+    verified = with_db("verify", "--bundle", str(BUNDLE), "--format", "json", *extra)
+    assert _source(verified) == "record"
+    fleet = with_db("audit", "--format", "json", "-q", *extra, str(TARBALL), str(BUNDLE)).stdout
     items = json.loads(fleet)["items"]
     assert {i["report"]["configurator"]["execution"]["source"] for i in items} == {"record"}
-    fleet = tf("audit", "--format", "json", "-q", "--reprove", *extra, str(TARBALL)).stdout
+    fleet = with_db("audit", "--format", "json", "-q", "--reprove", *extra, str(TARBALL)).stdout
     (item,) = json.loads(fleet)["items"]
     assert item["report"]["configurator"]["execution"]["source"] == "sandbox"
 
@@ -290,9 +297,7 @@ def test_every_field_of_a_record_is_validated(tmp_path: Path) -> None:
 
 def test_a_damaged_record_file_fails_scan_with_exit_3(tmp_path: Path) -> None:
     _record_file(tmp_path, "{not json")
-    env = {**os.environ, "TOOLSFIX_USER_DB": str(tmp_path / "db")}
-    done = subprocess.run([sys.executable, "-m", "toolsfix", "scan", str(TARBALL)], env=env,
-                          capture_output=True, text=True, timeout=120)  # fmt: skip
+    done = _toolsfix(tmp_path / "db", "scan", str(TARBALL))
     assert done.returncode == 3
     assert done.stderr.count("\n") == 1
     assert "configurators/tools-9.2.2-1.json: not valid JSON" in done.stderr
@@ -332,11 +337,9 @@ def test_verify_never_calls_an_installed_copy_modified(tmp_path: Path) -> None:
     """The tar installer copies ``bin/`` through a substitution pass, so an installed
     configurator that differs from its distrib's copy on record is not reported as modified
     by ``verify`` (TF112 is a distrib finding); a lone copy of the same bytes, scanned, is."""
-    env = {**os.environ, "TOOLSFIX_USER_DB": str(tmp_path / "db")}
 
     def tf(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "toolsfix", *args], env=env,
-                              capture_output=True, text=True, timeout=120)  # fmt: skip
+        return _toolsfix(tmp_path / "db", *args)
 
     assert tf("fingerprints", "learn", str(TARBALL)).returncode == 0
     root = tmp_path / "root"

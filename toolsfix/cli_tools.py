@@ -75,8 +75,7 @@ def fingerprints_learn(source: Path, db_dir: Optional[Path], no_proof: bool) -> 
 
     def body() -> int:
         result = learn(source, db_dir, prove=not no_proof)
-        show(learned_text(result.learned, result.written, result.proof_file,
-                          result.proof_skipped))  # fmt: skip
+        show(learned_text(result))
         for p in result.learned.problems:
             click.echo(f"  skipped: {one_line(p)}", err=True)
         return int(ExitCode.OK)

@@ -225,20 +225,18 @@ class ConfiguratorFacts:
     def _on_record(self) -> Optional[dict[str, Any]]:
         """What the proofs on record say of this file: ``known`` (its proof was taken from a
         record), ``modified`` (its release is on record, its bytes are not), else None."""
-        if self.record is not None:
-            r = self.record
-            return {"state": "known", "file": r.file, "source": r.source,
-                    "synthetic": r.synthetic}  # fmt: skip
-        if self.differs_from:
-            first = self.differs_from[0]
-            return {
-                "state": "modified",
-                "file": first.file,
-                "source": first.source,
-                "synthetic": first.synthetic,
-                "differs_from": sorted({r.sha256 for r in self.differs_from}),
-            }
-        return None
+        r = self.record or (self.differs_from[0] if self.differs_from else None)
+        if r is None:
+            return None
+        out: dict[str, Any] = {
+            "state": "known" if r is self.record else "modified",
+            "file": r.file,
+            "source": r.source,
+            "synthetic": r.synthetic,
+        }
+        if r is not self.record:
+            out["differs_from"] = sorted({d.sha256 for d in self.differs_from})
+        return out
 
     # ---- serialisation: the one place the configurator's JSON is made
 

@@ -25,19 +25,19 @@ from toolsfix.datadirs import user_db_dir
 from toolsfix.distrib import CONFIGURATOR, open_source
 from toolsfix.errors import ExitCode, ToolsfixError
 from toolsfix.fpdb import Learned, learn_source, save_records
-from toolsfix.proofdb import ProofRecord, save_proof
+from toolsfix.proofdb import save_proof
 
 __all__ = ["LearnResult", "learn"]
 
 
 @dataclass(frozen=True)
 class LearnResult:
-    """What one ``learn`` recorded: the fingerprints (and the files written), and the
-    configurator's proof (``proof_file``), or why it was not recorded (``proof_skipped``)."""
+    """What one ``learn`` recorded: the fingerprints (and the files written), and the file the
+    configurator's proof went to (``proof_file``), or why it was not recorded
+    (``proof_skipped``)."""
 
     learned: Learned
     written: tuple[Path, ...]
-    proof: Optional[ProofRecord]
     proof_file: Optional[Path]
     proof_skipped: str
 
@@ -56,16 +56,15 @@ def learn(
     """
     target = db_dir or user_db_dir()
     options = configurator.ConfiguratorOptions(perl_timeout=perl_timeout, use_records=False)
-    started: list[configurator.PendingProof] = []
-    seen: list[bytes] = []
+    data: Optional[bytes] = None
+    pending: Optional[configurator.PendingProof] = None
 
-    def on_configurator(data: bytes) -> None:
-        for pending in started:  # a second copy of the member: the last one counts
+    def on_configurator(member: bytes) -> None:
+        nonlocal data, pending
+        if pending is not None:  # a second copy of the member: the last one counts
             pending.cancel()
-        started.clear()
-        seen[:] = [data]
-        if prove:
-            started.append(configurator.start_proof(data, options))
+        data = member
+        pending = configurator.start_proof(member, options) if prove else None
 
     try:
         learned = learn_source(open_source(path), source=path.name, on_configurator=on_configurator)
@@ -74,14 +73,14 @@ def learn(
                 f"{path}: no driver builds found under lib/modules/binary", ExitCode.INPUT
             )
         proof, skipped = None, "the proof was not asked for (--no-proof)"
-        if not seen:
+        if data is None:
             skipped = f"no {CONFIGURATOR} in the distrib"
-        elif started:
-            facts = configurator.analyse(seen[0], CONFIGURATOR, options, proof=started[0])
+        elif pending is not None:
+            facts = configurator.analyse(data, CONFIGURATOR, options, proof=pending)
             proof, skipped = configurator.proof_record(facts, path.name)
     finally:
-        for pending in started:
+        if pending is not None:
             pending.cancel()  # a no-op once the proof was used; stops it on any error
     written = tuple(save_records(target, learned.records))
     proof_file = save_proof(target, proof) if proof is not None else None
-    return LearnResult(learned, written, proof, proof_file, skipped)
+    return LearnResult(learned, written, proof_file, skipped)

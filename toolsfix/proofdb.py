@@ -217,11 +217,14 @@ def _pairs(d: Mapping[str, Any], key: str) -> tuple[tuple[str, str], ...]:
     return tuple(out)
 
 
-def _runs(runs: list[Any]) -> tuple[dict[Any, tuple[Call, ...]], dict[Any, str], dict[Any, str]]:
+_Run = tuple[str, str]  # (guest, module)
+
+
+def _runs(runs: list[Any]) -> tuple[dict[_Run, tuple[Call, ...]], dict[_Run, str], dict[_Run, str]]:
     """The per guest and module outcomes of an execution (``calls``, ``returns``, ``errors``)."""
-    calls: dict[tuple[str, str], tuple[Call, ...]] = {}
-    returns: dict[tuple[str, str], str] = {}
-    errors: dict[tuple[str, str], str] = {}
+    calls: dict[_Run, tuple[Call, ...]] = {}
+    returns: dict[_Run, str] = {}
+    errors: dict[_Run, str] = {}
     for i, run in enumerate(runs):
         if not isinstance(run, dict):
             raise FieldError(f"runs[{i}]: expected object")
@@ -312,9 +315,10 @@ def _record(d: Any, file: str) -> ProofRecord:
     )
 
 
-def parse_file(path: Path, data: bytes) -> list[ProofRecord]:
-    """The records of one proof file; any defect is one :class:`InputError` line naming the
-    file, the record and the field."""
+def load_file(path: Path) -> list[ProofRecord]:
+    """The records of one proof file, read bounded (regular files only, never blocking); any
+    defect is one :class:`InputError` line naming the file, the record and the field."""
+    data = read_bounded(path, limit=MAX_DB_FILE_BYTES, what="proof record file")
     out = []
     for i, item in enumerate(document_items(path, data, FILE_SCHEMA, "proof record file")):
         try:
@@ -336,9 +340,6 @@ class ProofTable:
         self._by_sha: dict[str, list[ProofRecord]] = {}
         for record in self.records:
             self._by_sha.setdefault(record.sha256, []).append(record)
-
-    def __bool__(self) -> bool:
-        return bool(self.records)
 
     def proof_for(
         self, sha256: str, guests: Sequence[Guest], harness: Optional[str], perl: Optional[str]
@@ -372,8 +373,7 @@ def load_table(dirs: Sequence[Path]) -> ProofTable:
         if not folder.is_dir():
             continue
         for path in sorted(folder.glob("*.json")):
-            data = read_bounded(path, limit=MAX_DB_FILE_BYTES, what="proof record file")
-            records.extend(parse_file(path, data))
+            records.extend(load_file(path))
     return ProofTable(records)
 
 
@@ -390,8 +390,7 @@ def save_proof(db_dir: Path, record: ProofRecord) -> Path:
     path = folder / release_file_name(record.version, record.build)
     merged: dict[tuple[str, str, str], ProofRecord] = {}
     if path.exists():
-        data = read_bounded(path, limit=MAX_DB_FILE_BYTES, what="proof record file")
-        for old in parse_file(path, data):
+        for old in load_file(path):
             merged[(old.sha256, old.harness, old.perl)] = old
     merged[(record.sha256, record.harness, record.perl)] = record
     doc = {

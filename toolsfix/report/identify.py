@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING, Any, Optional
+from typing import TYPE_CHECKING
 
 from toolsfix.report.lines import cut, fit_all
 
 if TYPE_CHECKING:
-    from toolsfix.fpdb import Learned, Record
+    from toolsfix.fpdb import Record
     from toolsfix.identify_files import Identifications
+    from toolsfix.learning import LearnResult
     from toolsfix.proofdb import ProofRecord
 
 #: Candidates listed per file in text.
@@ -79,19 +80,15 @@ def records_json(records: Sequence[Record]) -> str:
     return json.dumps([r.to_dict() for r in records], indent=2) + "\n"
 
 
-def learned_text(
-    learned: Learned,
-    written: Sequence[Any],
-    proof_file: Optional[Any] = None,
-    proof_skipped: str = "",
-) -> str:
+def learned_text(result: LearnResult) -> str:
     """``fingerprints learn``: what was recorded where (problems go to stderr, one per line)."""
+    learned = result.learned
     lines = [
         f"learned {len(learned.records)} build(s) of Tools {learned.version or '?'} build "
-        f"{learned.build or '?'} into {', '.join(str(w) for w in written)}"
+        f"{learned.build or '?'} into {', '.join(str(w) for w in result.written)}"
     ]
-    if proof_file is not None:
-        lines.append(f"recorded the configurator's sandboxed proof into {proof_file}")
-    elif proof_skipped:
-        lines.append(f"configurator proof not recorded: {proof_skipped}")
+    if result.proof_file is not None:
+        lines.append(f"recorded the configurator's sandboxed proof into {result.proof_file}")
+    elif result.proof_skipped:
+        lines.append(f"configurator proof not recorded: {result.proof_skipped}")
     return "\n".join(fit_all(lines)) + "\n"
