@@ -42,6 +42,7 @@ from toolsfix.distrib_containers import (  # re-exported: callers import them fr
     TAR_SUFFIXES,
     XZ_MAGIC,
     BoundedIsoFile,
+    StreamTarInfo,
     ThreadedGunzip,
     XzReader,
     _damaged,
@@ -258,7 +259,7 @@ def iter_tar(fileobj: IO[bytes], want: Want, label: str, *, drain: bool = False)
     """
     try:
         reader: Any = ForwardReader(fileobj, label)
-        with tarfile.open(fileobj=reader, mode="r:") as tar:
+        with tarfile.open(fileobj=reader, mode="r:", tarinfo=StreamTarInfo) as tar:
             for info in tar:
                 tar.members = []  # type: ignore[attr-defined]  # never revisited: flat memory
                 rel = relative(info.name)
