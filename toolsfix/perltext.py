@@ -36,10 +36,20 @@ class Line(NamedTuple):
 
 def split_lines(text: str) -> list[str]:
     """Split on LF, dropping a trailing CR per line (CRLF files) but keeping everything else."""
-    lines = text.split("\n")
-    if lines and lines[-1] == "":
+    if "\r" not in text:  # the common LF file: no per-line pass at all
+        lines = text.split("\n")
+        if lines[-1] == "":
+            lines.pop()
+        return lines
+    # Dropping the CR of every CRLF first is the same as dropping it per line (replace works
+    # left to right without overlap, so "\r\r\n" keeps one CR, as the per-line rule does);
+    # only an unterminated last line can still end in a CR of its own.
+    lines = text.replace("\r\n", "\n").split("\n")
+    if lines[-1] == "":
         lines.pop()
-    return [ln[:-1] if ln.endswith("\r") else ln for ln in lines]
+    elif lines[-1].endswith("\r"):
+        lines[-1] = lines[-1][:-1]
+    return lines
 
 
 def line_ending(text: str) -> str:
@@ -51,8 +61,54 @@ def line_ending(text: str) -> str:
     return "crlf" if crlf == lf else "mixed"
 
 
-_OUTSIDE = re.compile(r"['\"#]|\*\*\*REMOVED\*\*\*")
-_INSIDE = {"'": re.compile(r"[\\']"), '"': re.compile(r'[\\"]')}
+# One token per alternative, each starting with a literal so the regex engine can skip ahead
+# to the next candidate character in C:
+# - a quoted string: the body is an unrolled "(plain char | backslash + any char)*" loop; it
+#   ends at its closing quote (captured, so the replacement knows it closed) or, unterminated
+#   or with a lone backslash at the end of the line, runs to the end of the line;
+# - a ``#`` not preceded by ``$`` (checked after the ``#``, which keeps the literal first), or
+#   a damaged comment: the rest of the line.
+# _TOKEN_RE lexes one line given alone: ``[\s\S]`` rather than ``.`` so a stray newline in text
+# handed to code_of behaves like any other character, as it did in the character loop.
+# _LINES_TOKEN_RE lexes many lines joined by LF in one call: the same pattern with the newline
+# taken out of every class, so no token crosses a line (at a line start the lookbehind sees the
+# LF, not a ``$``, which is the first-column rule of a line given alone).
+_TOKEN_RE = (
+    r"""'[^'\\]*(?:\\[\s\S][^'\\]*)*(?:(')|[\s\S]*)"""
+    r"""|"[^"\\]*(?:\\[\s\S][^"\\]*)*(?:(")|[\s\S]*)"""
+    r"|#(?<!\$#)[\s\S]*"
+    r"|\*\*\*REMOVED\*\*\*[\s\S]*"
+)
+_LINES_TOKEN_RE = (
+    r"""'[^'\\\n]*(?:\\[^\n][^'\\\n]*)*(?:(')|[^\n]*)"""
+    r"""|"[^"\\\n]*(?:\\[^\n][^"\\\n]*)*(?:(")|[^\n]*)"""
+    r"|#(?<!\$#)[^\n]*"
+    r"|\*\*\*REMOVED\*\*\*[^\n]*"
+)
+_TOKENS: list[re.Pattern[str]] = []  # [one line, many lines], compiled by _tokens()
+
+
+def _tokens() -> list[re.Pattern[str]]:
+    """The two token regexes, compiled on first use rather than at import: compiling them takes
+    about half a millisecond, which commands that import this module but never lex (verify)
+    should not pay at start-up. Two threads racing here both append; indexes 0 and 1 stay right.
+    """
+    if not _TOKENS:
+        _TOKENS.extend((re.compile(_TOKEN_RE), re.compile(_LINES_TOKEN_RE)))
+    return _TOKENS
+
+
+def _blank(m: re.Match[str]) -> str:
+    """The code of one token: a string keeps its quotes and turns its contents into as many
+    spaces (an unterminated one keeps only its opening quote), a comment disappears. Only a
+    closing quote sets a group, so ``lastindex`` says "closed string" without a comparison."""
+    s = m.group()
+    q = s[0]
+    if m.lastindex:
+        return q + " " * (len(s) - 2) + q
+    if q == "#" or q == "*":
+        return ""
+    return q + " " * (len(s) - 1)
 
 
 def code_of(text: str) -> str:
@@ -60,60 +116,31 @@ def code_of(text: str) -> str:
 
     Quotes are kept so ``'x'`` stays recognisable as a string; ``$#array`` and ``#`` inside
     strings are not comments; ``***REMOVED***`` counts as a comment start because that is what
-    it replaced. Most configurator lines hold no quote and no ``#``: those are returned as they
-    are, and the rest jump from one special character to the next with a regex, so the cost is
-    linear in the line with a small constant (a 500 KB file lexes in a few milliseconds).
+    it replaced. One compiled regex finds every string and comment token and :func:`_blank`
+    rewrites it, so the Python work is one small call per token rather than a loop over
+    character classes.
     """
-    m = _OUTSIDE.search(text)
-    if m is None:
-        return text
-    out: list[str] = []
-    i = 0
-    n = len(text)
-    while m is not None:
-        j = m.start()
-        out.append(text[i:j])
-        ch = text[j]
-        if ch == "#" and j > 0 and text[j - 1] == "$":
-            out.append("#")
-            i = j + 1
-        elif ch in ("'", '"'):
-            out.append(ch)
-            inside = _INSIDE[ch]
-            k = j + 1
-            while True:
-                q = inside.search(text, k)
-                if q is None:
-                    out.append(" " * (n - k))
-                    return "".join(out)
-                e = q.start()
-                if text[e] == "\\" and e + 1 < n:
-                    out.append(" " * (e - k) + "  ")
-                    k = e + 2
-                    continue
-                if text[e] == "\\":  # a lone backslash at the end of the line
-                    out.append(" " * (n - k))
-                    return "".join(out)
-                out.append(" " * (e - k) + ch)
-                i = e + 1
-                break
-        else:  # a comment, real or damaged: the rest of the line is not code
-            return "".join(out)
-        m = _OUTSIDE.search(text, i)
-    out.append(text[i:])
-    return "".join(out)
+    return (_TOKENS or _tokens())[0].sub(_blank, text)
 
 
 def lex(text: str) -> list[Line]:
-    """Every line with its code. Four substring tests (C speed) pick out the lines that need
-    :func:`code_of` at all (about one in five in a real configurator), and the lines are
-    built as tuples without a Python call each: lexing is on the path of every scan."""
+    """Every line with its code, as :func:`code_of` gives it line by line.
+
+    Lexing is on the path of every scan (about 10,000 lines), so the Python work per line is
+    kept near zero: a real configurator repeats many lines (the same comment, the same
+    ``return ... eq 'x'``), hence only distinct lines are looked at; four substring tests (C
+    speed) keep those that need lexing at all; those are lexed together, joined by LF, in one
+    regex call (no per-line call); the rest map to themselves through ``dict.get``; and the
+    lines are built as tuples without a Python call each.
+    """
     texts = split_lines(text)
-    codes = [
-        t if not ("'" in t or '"' in t or "#" in t or DAMAGED_COMMENT in t) else code_of(t)
-        for t in texts
-    ]
-    return list(map(tuple.__new__, repeat(Line), zip(count(1), texts, codes)))
+    special = [t for t in set(texts) if "'" in t or '"' in t or "#" in t or DAMAGED_COMMENT in t]
+    codes = dict(
+        zip(special, (_TOKENS or _tokens())[1].sub(_blank, "\n".join(special)).split("\n"))
+    )
+    return list(
+        map(tuple.__new__, repeat(Line), zip(count(1), texts, map(codes.get, texts, texts)))
+    )
 
 
 @dataclass(frozen=True)
