@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -113,6 +114,29 @@ def test_scan_json_imports_neither_guest_nor_fleet_nor_other_formats() -> None:
     assert not under(modules, "toolsfix.baseline", "toolsfix.report.text")
     assert not under(modules, "toolsfix.report.junit", "toolsfix.report.sarif")
     assert not under(modules, "xml.etree", "lief")
+
+
+#: What only a run of perl needs (the sandbox's process, pipes, jail directory and libc): a scan
+#: that starts no perl (``--no-exec``, or a proof on record) loads none of them.
+PERL_RUN = ("subprocess", "selectors", "tempfile", "random", "ctypes")
+#: What no scan needs: the run's nonce and temp names come from os.urandom, the harness sources
+#: are read beside the package (importlib.resources would load its readers and zipfile).
+NEVER_FOR_SCAN = ("secrets", "hmac", "importlib.resources", "importlib.readers", "zipfile")
+
+
+def test_scan_without_perl_loads_nothing_a_run_of_perl_needs() -> None:
+    modules, out = imported("scan", str(TARBALL), "--no-exec", "--format", "json", code=1)
+    assert json.loads(out)["configurator"]["execution"]["ran"] is False
+    assert not under(modules, *PERL_RUN, *NEVER_FOR_SCAN)
+
+
+@pytest.mark.skipif(shutil.which("perl") is None, reason="perl is not installed")
+def test_scan_proof_loads_what_perl_needs_and_no_more() -> None:
+    """The counterpart of the test above: the proof does load the process modules."""
+    modules, out = imported("scan", str(TARBALL), "--reprove", "--format", "json", code=1)
+    assert json.loads(out)["configurator"]["execution"]["source"] == "sandbox"
+    assert {"subprocess", "selectors", "tempfile"} <= modules
+    assert not under(modules, *NEVER_FOR_SCAN)
 
 
 def test_junit_and_a_policy_load_what_they_need(tmp_path: Path) -> None:

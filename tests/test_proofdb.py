@@ -16,8 +16,9 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Optional
 
 import pytest
 from samplelib import SAMPLES
@@ -101,14 +102,21 @@ def test_a_record_answers_only_for_its_bytes_guests_and_harness(tmp_path: Path) 
     table = load_table([tmp_path])
     h, p = record.harness, record.perl
     assert p == proofdb.perl_identity(shutil.which("perl"))
-    assert table.proof_for(record.sha256, GUESTS, h, p) is not None
-    assert table.proof_for("0" * 64, GUESTS, h, p) is None
-    assert table.proof_for(record.sha256, GUESTS, "f" * 64, p) is None
-    assert table.proof_for(record.sha256, GUESTS, None, p) is None
-    assert table.proof_for(record.sha256, GUESTS, h, p + "0") is None
-    assert table.proof_for(record.sha256, GUESTS, h, None) is None
+
+    def ids(harness: Optional[str], perl: Optional[str]) -> Callable[[], tuple[Any, Any]]:
+        return lambda: (harness, perl)
+
+    def unasked() -> tuple[str, str]:
+        raise AssertionError("identities asked for bytes nobody recorded")
+
+    assert table.proof_for(record.sha256, GUESTS, ids(h, p)) is not None
+    assert table.proof_for("0" * 64, GUESTS, unasked) is None
+    assert table.proof_for(record.sha256, GUESTS, ids("f" * 64, p)) is None
+    assert table.proof_for(record.sha256, GUESTS, ids(None, p)) is None
+    assert table.proof_for(record.sha256, GUESTS, ids(h, p + "0")) is None
+    assert table.proof_for(record.sha256, GUESTS, ids(h, None)) is None
     other = Guest("target-guest", "5.11", "11.3", "")
-    assert table.proof_for(record.sha256, (*GUESTS, other), h, p) is None
+    assert table.proof_for(record.sha256, (*GUESTS, other), ids(h, p)) is None
     # a guest outside the record (scan --guest) makes perl run, with the same contract answer
     facts = _from(tmp_path, data, guests=(*GUESTS, other))
     assert facts.record is None and facts.to_dict()["execution"]["source"] == "sandbox"

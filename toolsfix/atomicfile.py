@@ -17,7 +17,6 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
-import secrets
 import stat
 from collections.abc import Sequence
 from pathlib import Path
@@ -40,7 +39,9 @@ _REAL_LINK_ERRNOS = {errno.EEXIST, errno.ENOSPC, errno.EDQUOT, errno.EROFS, errn
 
 
 def _temp_name(name: str) -> str:
-    return f".{name}.{secrets.token_hex(4)}{TMP_SUFFIX}"
+    """A fresh temp name beside ``name``: 4 random bytes from the OS, as
+    ``secrets.token_hex(4)`` gives them without importing :mod:`secrets` (start-up time)."""
+    return f".{name}.{os.urandom(4).hex()}{TMP_SUFFIX}"
 
 
 def _create_temp(dir_fd: int, name: str, *, anonymous: bool) -> tuple[int, Optional[str]]:

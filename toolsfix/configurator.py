@@ -45,15 +45,14 @@ from toolsfix.configurator_facts import SolarisApplicability as SolarisApplicabi
 from toolsfix.configurator_facts import applies_to_solaris as applies_to_solaris
 from toolsfix.configurator_facts import modules_of as modules_of
 from toolsfix.knowledge import CONFIGURED_MODULES, GUESTS, Guest
-from toolsfix.perl import CompileCheck, Execution, compile_check, execute, find_perl
+from toolsfix.perl import CompileCheck, Execution, compile_check, execute
 from toolsfix.perltext import Line, lex
 from toolsfix.proofdb import (
     ProofRecord,
     ProofTable,
-    harness_id,
+    identities,
     is_synthetic,
     load_all,
-    perl_identity,
 )
 
 if TYPE_CHECKING:
@@ -174,7 +173,7 @@ class PendingProof:
         if not options.execute:
             return Proof(None, None)
         sha = hashlib.sha256(self.data).hexdigest()
-        record = self.table.proof_for(sha, self.guests, harness_id(), perl_identity(find_perl()))
+        record = self.table.proof_for(sha, self.guests, identities)
         if record is not None:
             return Proof(record.execution, record.compiled if options.compile_check else None,
                          record)  # fmt: skip
@@ -267,7 +266,7 @@ def proof_record(facts: ConfiguratorFacts, source: str) -> tuple[Optional[ProofR
     (a timeout or a killed sandbox says nothing about the file) for the guests of the
     contract, and the selection ran -- or was never meant to, for a Linux product."""
     ex, compiled = facts.execution, facts.compiled
-    harness, perl = harness_id(), perl_identity(find_perl())
+    harness, perl = identities()
     if facts.record is not None:
         return None, "the proof was itself taken from a record"
     if harness is None:

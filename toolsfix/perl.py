@@ -27,12 +27,8 @@ import dataclasses
 import math
 import os
 import re
-import secrets
 import shutil
-import signal
-import subprocess
 import sys
-import tempfile
 import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -85,6 +81,9 @@ def find_perl() -> Optional[str]:
 
 @dataclass(frozen=True)
 class Extracted:
+    """The subs the proof compiles, as (name, source) with the helpers first and the target
+    last, and how many comments damaged by a history cleaner were restored in them."""
+
     subs: tuple[tuple[str, str], ...]
     repaired_comments: int
 
@@ -132,6 +131,9 @@ def extract(text: str, *, lines: Optional[Sequence[Line]] = None) -> Optional[Ex
 
 @dataclass(frozen=True)
 class Call:
+    """One call the file's code made to a stubbed sub (``install_file``, ...) and its
+    arguments, as the harness recorded it."""
+
     func: str
     args: tuple[str, ...]
 
@@ -257,6 +259,11 @@ def _run_harness(
     # uses already loaded, and only look it up.
     with contextlib.suppress(ImportError):
         import resource  # noqa: F401  # lazy: Unix-only (absent elsewhere), see above
+    # lazy: start-up time of scan -- these load only when perl runs, not for --no-exec or
+    # when a proof on record answers (tempfile also imports random)
+    import subprocess
+    import tempfile
+
     status_r, status_w = os.pipe()
     try:
         with tempfile.TemporaryDirectory(prefix="toolsfix-perl-") as jail:
@@ -341,7 +348,8 @@ def _exchange(
     cancel: Optional[threading.Event] = None,
 ) -> tuple[Optional[list[list[str]]], str, tuple[str, ...]]:
     """(records, "", confinement) or (None, why the run cannot be trusted, confinement)."""
-    nonce = secrets.token_hex(16)
+    # 16 bytes from the OS's CSPRNG, as secrets.token_hex(16) (not imported: start-up time)
+    nonce = os.urandom(16).hex()
     job = f"toolsfix-sandbox 2 {nonce} {mode}\n".encode("ascii") + b"".join(sections)
     raw = _run_harness(perl, job, timeout, cancel)
     notes = raw.confinement
@@ -367,6 +375,8 @@ def _ended(raw: _Raw, detail: str) -> str:
     """Why a run without a valid trailer ended, in one line."""
     rc = raw.returncode
     if rc is not None and rc < 0:
+        import signal  # lazy: start-up time of scan (loaded already: subprocess imports it)
+
         name = signal.Signals(-rc).name if -rc in signal.valid_signals() else str(-rc)
         cause = " (CPU limit)" if -rc == signal.SIGKILL else ""
         return f"sandbox was killed by {name}{cause}"

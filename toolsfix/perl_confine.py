@@ -12,13 +12,16 @@ from __future__ import annotations
 
 import contextlib
 import os
-import selectors
-import signal
-import subprocess
 import sys
 import threading
 import time
-from typing import Any, NamedTuple, Optional
+from typing import TYPE_CHECKING, Any, NamedTuple, Optional
+
+if TYPE_CHECKING:
+    import subprocess
+
+# subprocess, selectors and signal are imported by the functions that talk to a running perl:
+# a scan with --no-exec, or whose proof is on record, starts none and need not load them.
 
 # Bounds on what we read back. The harness keeps its results under 4 MiB (sandbox.pl,
 # MAX_OUTPUT); anything longer is not the harness talking.
@@ -189,6 +192,9 @@ class _Raw(NamedTuple):
 
 def _kill_group(proc: subprocess.Popen[bytes]) -> None:
     """The child leads its own session: kill exactly that group, then reap it."""
+    import signal  # lazy: start-up time of scan (loaded already: subprocess imports it)
+    import subprocess  # lazy: start-up time of scan (loaded already: the run started proc)
+
     try:
         os.killpg(proc.pid, signal.SIGKILL)
     except (ProcessLookupError, PermissionError, AttributeError):
@@ -209,6 +215,9 @@ def _communicate(
     cancel: Optional[threading.Event] = None,
 ) -> tuple[bytes, bytes, str]:
     """Feed stdin and drain stdout/stderr without ever holding more than the limits."""
+    import selectors  # lazy: start-up time of scan (only a run of perl needs it)
+    import subprocess  # lazy: start-up time of scan (loaded already: the run started proc)
+
     assert proc.stdin is not None and proc.stdout is not None and proc.stderr is not None
     deadline = time.monotonic() + timeout
     out = bytearray()

@@ -35,7 +35,6 @@ which is why ``--reprove`` exists and the record an answer came from is always s
 from __future__ import annotations
 
 import hashlib
-import importlib.resources
 import json
 import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -49,7 +48,7 @@ from toolsfix.datadirs import default_db_dirs, release_file_name
 from toolsfix.errors import InputError
 from toolsfix.jsondoc import FieldError, document_items, field, sha256_field, str_list_field
 from toolsfix.knowledge import CONFIGURED_MODULES, Guest
-from toolsfix.perl import Call, CompileCheck, Execution
+from toolsfix.perl import Call, CompileCheck, Execution, find_perl
 from toolsfix.safeio import MAX_DB_FILE_BYTES, read_bounded
 
 __all__ = [
@@ -110,7 +109,10 @@ def harness_id() -> Optional[str]:
     be read (an install without sources): then no record matches and nothing is recorded."""
     digest = hashlib.sha256()
     digest.update(f"modules\0{' '.join(CONFIGURED_MODULES)}\0".encode())
-    package = importlib.resources.files("toolsfix")
+    # The sources beside this module, as the sandbox itself finds sandbox.pl
+    # (:data:`toolsfix.perl.HARNESS`): importlib.resources would cost a scan the import of
+    # its readers and zipfile for the same files.
+    package = Path(__file__).parent
     for name in HARNESS_SOURCES:
         try:
             data = package.joinpath(name).read_bytes()
@@ -119,6 +121,12 @@ def harness_id() -> Optional[str]:
         digest.update(f"{name}\0{len(data)}\0".encode())
         digest.update(data)
     return digest.hexdigest()
+
+
+def identities() -> tuple[Optional[str], Optional[str]]:
+    """(harness, perl) of this installation: what a proof must have been made with to count
+    here, and what a new record is stamped with."""
+    return harness_id(), perl_identity(find_perl())
 
 
 # --------------------------------------------------------------------------------------------
@@ -342,13 +350,22 @@ class ProofTable:
             self._by_sha.setdefault(record.sha256, []).append(record)
 
     def proof_for(
-        self, sha256: str, guests: Sequence[Guest], harness: Optional[str], perl: Optional[str]
+        self,
+        sha256: str,
+        guests: Sequence[Guest],
+        identities: Callable[[], tuple[Optional[str], Optional[str]]],
     ) -> Optional[ProofRecord]:
         """A record that answers for these bytes, guests, harness and perl (the first on
-        record); None when either identity is unknown."""
+        record); None when either identity is unknown. ``identities`` gives (harness, perl)
+        and is called only when a record has these bytes: digesting the harness sources
+        reads ~100 KB, which a scan of a file never recorded should not pay."""
+        candidates = self._by_sha.get(sha256, ())
+        if not candidates:
+            return None
+        harness, perl = identities()
         if harness is None or perl is None:
             return None
-        for record in self._by_sha.get(sha256, ()):
+        for record in candidates:
             if record.harness == harness and record.perl == perl and record.covers(guests):
                 return record
         return None
