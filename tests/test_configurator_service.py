@@ -257,6 +257,36 @@ def test_the_configurator_is_lexed_once(monkeypatch: pytest.MonkeyPatch) -> None
     assert calls == [BUGGY.stat().st_size]
 
 
+def test_the_proof_worker_analyses_the_text_for_the_path_it_was_started_for(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A scan's report follows the stream; the analysis is made before, on the proof's
+    worker, when the proof was started for the path it is reported under -- and only then."""
+    threads: list[tuple[str, str]] = []
+    real = installer.analyse_text
+
+    def recording(text: str, **kw: Any) -> installer.Analysis:
+        threads.append((threading.current_thread().name, kw["path"]))
+        return real(text, **kw)
+
+    monkeypatch.setattr(installer, "analyse_text", recording)
+    data = BUGGY.read_bytes()
+    options = ConfiguratorOptions(execute=False)
+    expected = real(installer.decode(data), path=CONFIGURATOR, data=data)
+    pending = configurator.start_proof(data, options, path=CONFIGURATOR)
+    facts = configurator.analyse(data, CONFIGURATOR, options, proof=pending)
+    assert facts.analysis == expected
+    assert threads == [("toolsfix-proof", CONFIGURATOR)]
+    threads.clear()
+    pending = configurator.start_proof(data, options, path=CONFIGURATOR)
+    other = configurator.analyse(data, "elsewhere.pl", options, proof=pending)
+    assert other.analysis.path == "elsewhere.pl"
+    assert threads == [
+        ("toolsfix-proof", CONFIGURATOR),
+        (threading.current_thread().name, "elsewhere.pl"),
+    ]
+
+
 @needs_perl
 def test_the_proof_runs_while_the_stream_is_still_being_read(
     monkeypatch: pytest.MonkeyPatch,

@@ -44,6 +44,7 @@ from toolsfix.configurator_facts import GuestSelection as GuestSelection
 from toolsfix.configurator_facts import SolarisApplicability as SolarisApplicability
 from toolsfix.configurator_facts import applies_to_solaris as applies_to_solaris
 from toolsfix.configurator_facts import modules_of as modules_of
+from toolsfix.installer import Analysis
 from toolsfix.knowledge import CONFIGURED_MODULES, GUESTS, Guest
 from toolsfix.perl import CompileCheck, Execution, compile_check, execute
 from toolsfix.perltext import Line, lex
@@ -130,10 +131,12 @@ class PendingProof:
     """The sandboxed proof of one configurator, running while the caller does other work.
 
     One worker thread lexes the text (the lines are shared with the model: :attr:`lines`),
-    then runs the execution and the compile check, each a perl process it only waits on.
-    Lexing there, not in the caller, lets it use the time the caller's thread spends waiting
-    on the decompressor. :meth:`result` waits for the proof; :meth:`cancel` kills its perl
-    processes and waits for the worker, so nothing outlives a scan that failed meanwhile.
+    analyses it as ``path`` when given one (:meth:`analysis`), then runs the execution and the
+    compile check, each a perl process it only waits on. Lexing and analysing there, not in
+    the caller, uses the time the caller's thread spends waiting on the decompressor instead
+    of adding to what follows the stream. :meth:`result` waits for the proof; :meth:`cancel`
+    kills its perl processes and waits for the worker, so nothing outlives a scan that failed
+    meanwhile.
     """
 
     def __init__(
@@ -141,14 +144,17 @@ class PendingProof:
         data: bytes,
         options: ConfiguratorOptions,
         guests: Sequence[Guest] = GUESTS,
+        path: Optional[str] = None,
     ) -> None:
         self.data = data
         self.text = installer.decode(data)
         self.guests = tuple(guests)
         self._options = options
+        self._path = path
         self._cancel = threading.Event()
-        self._lexed = threading.Event()
+        self._lexed = threading.Event()  # set once lines (and the analysis, with a path) exist
         self._lines: Optional[list[Line]] = None
+        self._analysis: Optional[Analysis] = None
         #: The proofs on record (read by the worker; empty until it has).
         self.table = ProofTable()
         self._task = Background(self._run, "toolsfix-proof")
@@ -162,9 +168,23 @@ class PendingProof:
             raise RuntimeError("the proof worker ended without lexing")  # pragma: no cover
         return self._lines
 
+    def analysis(self, path: str) -> Analysis:
+        """The model's analysis of the text as ``path``: the worker's when it was started for
+        that path (made while the caller was still reading), else made here."""
+        if path == self._path:
+            self._lexed.wait()
+            if self._analysis is not None:
+                return self._analysis
+            self._task.get()  # raises what stopped the worker
+        return installer.analyse_text(self.text, path=path, data=self.data, lines=self.lines)
+
     def _run(self) -> Proof:
         try:
             self._lines = lex(self.text)
+            if self._path is not None:
+                self._analysis = installer.analyse_text(
+                    self.text, path=self._path, data=self.data, lines=self._lines
+                )
         finally:
             self._lexed.set()
         lines = self._lines
@@ -217,10 +237,15 @@ class PendingProof:
 
 
 def start_proof(
-    data: bytes, options: ConfiguratorOptions, *, guests: Sequence[Guest] = GUESTS
+    data: bytes,
+    options: ConfiguratorOptions,
+    *,
+    guests: Sequence[Guest] = GUESTS,
+    path: Optional[str] = None,
 ) -> PendingProof:
-    """Start lexing and proving ``data`` in a worker thread; returns at once."""
-    return PendingProof(data, options, guests)
+    """Start lexing (and, given the ``path`` it will be reported as, analysing) and proving
+    ``data`` in a worker thread; returns at once."""
+    return PendingProof(data, options, guests, path)
 
 
 def analyse(
@@ -239,7 +264,7 @@ def analyse(
     if proof is None:
         proof = PendingProof(data, options, guests)
     try:
-        analysis = installer.analyse_text(proof.text, path=path, data=data, lines=proof.lines)
+        analysis = proof.analysis(path)
         result = proof.result()
     except BaseException:
         proof.cancel()

@@ -64,7 +64,7 @@ def learn(
         if pending is not None:  # a second copy of the member: the last one counts
             pending.cancel()
         data = member
-        pending = configurator.start_proof(member, options) if prove else None
+        pending = configurator.start_proof(member, options, path=CONFIGURATOR) if prove else None
 
     try:
         learned = learn_source(open_source(path), source=path.name, on_configurator=on_configurator)

@@ -261,6 +261,7 @@ def scan(path: Path, options: ScanOptions = ScanOptions()) -> Report:
     target = str(path)
     guest = options.guest
     simulated = (*GUESTS, guest.guest) if guest is not None and guest.guest is not None else GUESTS
+    label = _label(path, source.kind)
     starting: Optional[_ProofStart] = None
 
     def start(entry: Entry) -> None:
@@ -271,7 +272,7 @@ def scan(path: Path, options: ScanOptions = ScanOptions()) -> Report:
             return
         if starting is not None:  # a second copy of the member: the last one counts
             starting.cancel()
-        starting = _ProofStart(entry.data, options, simulated)
+        starting = _ProofStart(entry.data, label, options, simulated)
 
     try:
         inv = inventory(source, keep=start)
@@ -286,17 +287,26 @@ def scan(path: Path, options: ScanOptions = ScanOptions()) -> Report:
             starting.cancel()  # a no-op once the proof was used; stops it on any error
 
 
+def _label(path: Path, kind: str) -> str:
+    """The path a configurator is reported under: its place in a distrib, or the script."""
+    return CONFIGURATOR if kind != "script" else str(path)
+
+
 class _ProofStart:
     """The proof of one configurator, started by a helper thread that imports the service.
 
     :func:`toolsfix.configurator.start_proof` needs the configurator service, which loads the
     model, the sandbox and the checks: about a tenth of a second of imports without bytecode
     caches. Done on the stream's thread, that would hold up the stream behind the first
-    member; done here, it overlaps the stream like the proof itself.
+    member; done here, it overlaps the stream like the proof itself. So does the import of
+    the findings side, which the report needs once the stream has ended.
     """
 
-    def __init__(self, data: bytes, options: ScanOptions, guests: tuple[Guest, ...]) -> None:
+    def __init__(
+        self, data: bytes, label: str, options: ScanOptions, guests: tuple[Guest, ...]
+    ) -> None:
         self.data = data
+        self._label = label
         self._options = options
         self._guests = guests
         self._task = Background(self._start, "toolsfix-proof-start")
@@ -304,9 +314,16 @@ class _ProofStart:
     def _start(self) -> PendingProof:
         from toolsfix import configurator  # lazy: start-up time of scan (see class doc)
 
-        return configurator.start_proof(
-            self.data, self._options.configurator_options(), guests=self._guests
+        pending = configurator.start_proof(
+            self.data,
+            self._options.configurator_options(),
+            guests=self._guests,
+            path=self._label,
         )
+        # lazy: start-up time of scan -- loaded here, beside the stream (see class doc)
+        from toolsfix import configurator_findings  # noqa: F401
+
+        return pending
 
     def proof(self) -> PendingProof:
         """The started proof (waiting for the helper to have started it)."""
@@ -353,7 +370,7 @@ def _report(
         )
         facts = ScanFacts(distrib, None)
         return Report("scan", target, tuple(findings), tuple(skipped), facts.to_dict())
-    label = CONFIGURATOR if kind != "script" else str(path)
+    label = _label(path, kind)
     installer_line = (
         package_manager_line(data, pending.lines if pending is not None else None)
         if kind == "script"

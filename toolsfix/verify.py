@@ -110,14 +110,17 @@ def verify_capture(capture: Capture, options: VerifyOptions, target: str) -> Rep
     """
     reader = GuestReader(capture)
     facts = facts_from_capture(capture, reader)
-    data = configurator_file(reader, facts).data
+    installed_file = configurator_file(reader, facts)
+    data = installed_file.data
     cfg_options = service.ConfiguratorOptions(
         execute=options.execute,
         use_records=options.use_records,
         extra_record_dirs=options.db_dirs,
         name_modified=False,  # an installed copy may differ from its distrib's (installer sed)
     )
-    proof = None if data is None else service.start_proof(data, cfg_options)
+    proof = (
+        None if data is None else service.start_proof(data, cfg_options, path=installed_file.path)
+    )
     try:
         # lazy: these modules load while the proof's perl processes run (see the docstring)
         from toolsfix.checks.guest import GuestInput, evaluate_guest
