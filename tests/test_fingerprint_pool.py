@@ -7,8 +7,10 @@ or dies. Objects are synthetic (``vendor-samples/elfgen.py``) or plain bytes.
 
 from __future__ import annotations
 
+import dataclasses
 import multiprocessing
 import os
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -47,7 +49,7 @@ def test_the_worker_gives_what_fingerprinting_here_gives() -> None:
 
 
 def test_without_a_worker_the_result_is_the_same(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(fingerprint_pool, "_stream_pool", lambda: None)
+    monkeypatch.setattr(fingerprint_pool, "_stream_pool", lambda workers=1: None)
     items = _items(40)
     assert list(fingerprint_stream(iter(items))) == _expected(items)
 
@@ -78,6 +80,20 @@ def test_the_stream_is_read_only_a_bounded_way_ahead() -> None:
 
 _PARENT = os.getpid()
 _REAL_BATCH = fingerprint_pool._fingerprint_batch
+
+
+def _named_by_process(batch: list[tuple[str, bytes]]) -> list[DriverFingerprint]:
+    """Module-level (the pool hands it over by name): each fingerprint says who made it."""
+    time.sleep(0.02)  # long enough that every worker is handed batches
+    return [dataclasses.replace(fp, name=f"{os.getpid()}") for fp in _REAL_BATCH(batch)]
+
+
+@pytest.mark.skipif(fingerprint_pool.STREAM_WORKERS < 2, reason="one worker on this Python")
+def test_learning_parses_in_as_many_workers_as_measured(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(fingerprint_pool, "_fingerprint_batch", _named_by_process)
+    made_by = {fp.name for fp in fingerprint_stream(iter(_items(12 * STREAM_BATCH)))}
+    assert len(made_by) == fingerprint_pool.STREAM_WORKERS and str(_PARENT) not in made_by
+    assert multiprocessing.active_children() == []
 
 
 def _dies_in_the_worker(batch: list[tuple[str, bytes]]) -> list[DriverFingerprint]:
