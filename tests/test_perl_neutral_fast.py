@@ -5,8 +5,11 @@ passes whose keywords are absent, tries the rename regex only where a match can 
 the code view from ``lex`` output and applies its edits in one join. What it disarms (BEGIN
 blocks, ``use``, ``require``) is security-relevant, so every shortcut is checked here against
 :func:`_oracle`: a frozen copy of the code it replaced, kept verbatim on purpose (do not "fix"
-or speed it up; it is the definition the fast path must match), over the two helpers it left
-as they were. The inputs are every
+or speed it up; it is the definition the fast path must match). The code view is part of that
+copy although ``_code_view`` itself is unchanged: the fast path builds its views another way
+(``_lines_view``) and calls ``_code_view`` for the rest, so an oracle sharing it would not
+check the views at all. ``_pragma`` and ``_statement_end``, which both call the same way, are
+the module's own. The inputs are every
 configurator-like text in the repository, hand-written cases for every branch, and random
 texts built from the tokens that matter, each with and without ``lines=``.
 """
@@ -32,8 +35,8 @@ from toolsfix.perl_neutral import (
     neutralise,
 )
 
-# What a removed ``use`` still declares, and where a statement ends: the fast path did not
-# change these, so the oracle uses the module's own.
+# What a removed ``use`` still declares, and where a statement ends: both sides call these the
+# same way, so the oracle uses the module's own (see the module docstring).
 from toolsfix.perl_neutral import _pragma as _oracle_pragma
 from toolsfix.perl_neutral import _statement_end as _oracle_statement_end
 from toolsfix.perltext import DAMAGED_COMMENT, Line, code_of, lex

@@ -106,10 +106,10 @@ class StreamTarInfo(tarfile.TarInfo):
     """tarfile's member, with a header parser for the headers real archives are made of.
 
     tarfile reads every header with ``TarInfo.frombuf``: thirteen ``nts``/``nti`` calls and two
-    504-element checksum tuples per header, ~20 us each -- on a 3,100-member Tools tarball
-    ~60 ms of the stream's Python time, which the scan's proof competes for. Here one struct
+    504-element checksum tuples per header, ~18 us each -- on a 3,100-member Tools tarball
+    ~55 ms of the stream's Python time, which the scan's proof competes for. Here one struct
     unpack, one match for the six common numbers and a checksum over the header's non-NUL
-    bytes (~5 us) build the same member. Only what is plain and consistent takes this path:
+    bytes (~6 us) build the same member. Only what is plain and consistent takes this path:
     a numeric field in any other form (base-256, signs, tabs, underscores), a checksum that
     only the signed sum matches, a GNU sparse header, an empty, short or all-NUL block -- all
     of it goes to the standard parser, which then raises or returns exactly what it always

@@ -31,7 +31,7 @@ STREAM_AHEAD = 4
 #: Worker processes parsing the objects of a distrib (``fingerprints learn``). Two, from
 #: measurement (60 MB real-shaped tarball, 2,000 objects, 2 cores): 2.2-2.5 s with one worker,
 #: 2.0-2.25 s with two -- the decompression and tar walk leave part of a core idle that a
-#: second parser fills, and more cores widen the gap. One before Python 3.11: a fork pool
+#: second parser fills (not measured on more cores). One before Python 3.11: a fork pool
 #: there starts its processes on demand, so the second would be forked while the pool's
 #: manager thread already runs (see :func:`_stream_pool`).
 STREAM_WORKERS = 2 if sys.version_info >= (3, 11) else 1
@@ -108,7 +108,7 @@ def _stream_pool(workers: int = 1) -> Optional[ProcessPoolExecutor]:
         or threading.active_count() > 1
     ):
         return None
-    count = max(1, min(workers, os.cpu_count() or 1))
+    count = min(workers, os.cpu_count() or 1)  # two or more CPUs here
     pool = concurrent.futures.ProcessPoolExecutor(
         count, mp_context=multiprocessing.get_context("fork"), initializer=_worker_init
     )

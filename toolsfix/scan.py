@@ -261,7 +261,8 @@ def scan(path: Path, options: ScanOptions = ScanOptions()) -> Report:
     target = str(path)
     guest = options.guest
     simulated = (*GUESTS, guest.guest) if guest is not None and guest.guest is not None else GUESTS
-    label = _label(path, source.kind)
+    # The path the configurator is reported under: its place in a distrib, or the script.
+    label = CONFIGURATOR if source.kind != "script" else target
     starting: Optional[_ProofStart] = None
 
     def start(entry: Entry) -> None:
@@ -281,15 +282,10 @@ def scan(path: Path, options: ScanOptions = ScanOptions()) -> Report:
             starting.cancel()
             starting = None
         pending = starting.proof() if starting is not None else None
-        return _report(path, target, source.kind, inv, data, pending, options, simulated)
+        return _report(label, target, source.kind, inv, data, pending, options, simulated)
     finally:
         if starting is not None:
             starting.cancel()  # a no-op once the proof was used; stops it on any error
-
-
-def _label(path: Path, kind: str) -> str:
-    """The path a configurator is reported under: its place in a distrib, or the script."""
-    return CONFIGURATOR if kind != "script" else str(path)
 
 
 class _ProofStart:
@@ -337,7 +333,7 @@ class _ProofStart:
 
 
 def _report(
-    path: Path,
+    label: str,
     target: str,
     kind: str,
     inv: Inventory,
@@ -370,7 +366,6 @@ def _report(
         )
         facts = ScanFacts(distrib, None)
         return Report("scan", target, tuple(findings), tuple(skipped), facts.to_dict())
-    label = _label(path, kind)
     installer_line = (
         package_manager_line(data, pending.lines if pending is not None else None)
         if kind == "script"
